@@ -1,0 +1,9 @@
+# This file is part of receivable_collection_agency.  The COPYRIGHT file at
+# the top level of this repository contains the full copyright notices and
+# license terms.
+"Errors raised by the agency module."
+from trytond.exceptions import UserError
+
+
+class ProfileActivationError(UserError):
+    "An agency profile cannot be activated yet."
