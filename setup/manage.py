@@ -38,7 +38,7 @@ class SetupError(Exception):
 
 def log(message):
     "Print a progress line."
-    print(f"setup: {message}", flush=True)
+    print(f"setup: {message}", file=sys.stderr, flush=True)
 
 
 def run(args, **kwargs):
@@ -112,9 +112,23 @@ def _cluster_folder(var):
     return data.resolve()
 
 
-def start_postgresql(var, port=PG_PORT):
+def _cluster_port(var):
+    "The port of the cluster of var/: 5433 or the next free one, kept in var/pgport."
+    saved = var / 'pgport'
+    if saved.exists():
+        return int(saved.read_text())
+    for port in range(PG_PORT, PG_PORT + 100):
+        with socket.socket() as sock:
+            if sock.connect_ex(('127.0.0.1', port)) != 0:
+                saved.write_text(str(port))
+                return port
+    raise SetupError(f"no free port from {PG_PORT} for PostgreSQL")
+
+
+def start_postgresql(var):
     "Create (once) and start the cluster under var/pgdata; return its URI."
     pg_bin = ensure_postgresql_installed()
+    port = _cluster_port(var)
     data = _cluster_folder(var)
     if not (data / 'PG_VERSION').exists():
         log(f"creating a PostgreSQL cluster in {var / 'pgdata'}")
@@ -192,22 +206,25 @@ def create_database(uri, name, var):
                 sql.Identifier(name)))
 
 
-def modules_digest():
-    "A hash of the module sources and pins: a change means the database needs an update."
+def modules_digest(extra=()):
+    "A hash of the module sources (not their tests), the pins and extra files."
     digest = hashlib.sha256()
+    paths = []
     for module in MODULES:
-        for path in sorted((ROOT / module).rglob('*')):
-            if path.is_file() and '__pycache__' not in path.parts \
-                    and path.suffix in {'.py', '.xml', '.cfg', '.po', '.fodt', '.odt'}:
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
-    digest.update((ROOT / 'setup' / 'constraints.txt').read_bytes())
+        paths.extend(sorted(
+                path for path in (ROOT / module).rglob('*')
+                if path.is_file() and '__pycache__' not in path.parts
+                and 'tests' not in path.relative_to(ROOT / module).parts))
+    paths.append(ROOT / 'setup' / 'constraints.txt')
+    for path in [*paths, *extra]:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def install_modules(config, name, var, fresh):
+def install_modules(config, uri, name, var, fresh):
     "Activate (or update) the three modules with trytond-admin."
-    stamp = var / f'.modules-{name}'
+    stamp = var / f'.modules-{urlsplit(uri).scheme}-{name}'
     digest = modules_digest()
     if not fresh and stamp.exists() and stamp.read_text() == digest:
         log("modules are up to date")
@@ -217,9 +234,12 @@ def install_modules(config, name, var, fresh):
     password = var / '.admin-password'
     password.write_text(ADMIN_PASSWORD)
     env = {**os.environ, 'TRYTONPASSFILE': str(password), 'PYTHONOPTIMIZE': '1'}
-    run([VENV_BIN / 'trytond-admin', '-c', config, '-d', name,
-            '-u', *MODULES, '--activate-dependencies',
-            '--email', ADMIN_EMAIL], env=env)
+    try:
+        run([VENV_BIN / 'trytond-admin', '-c', config, '-d', name,
+                '-u', *MODULES, '--activate-dependencies',
+                '--email', ADMIN_EMAIL], env=env)
+    finally:
+        password.unlink()
     stamp.write_text(digest)
 
 
@@ -323,7 +343,7 @@ def main(argv=None):
     if fresh:
         log(f"creating database {args.database!r} on {urlsplit(uri).scheme}")
         create_database(uri, args.database, var)
-    install_modules(config, args.database, var, fresh)
+    install_modules(config, uri, args.database, var, fresh)
     summary = load_demo_data(
         config, args.database, args.today, args.customers, args.invoices)
     log("demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()

@@ -5,7 +5,7 @@ in its own folder under ``var/`` (reused while the module sources, the demo
 data and the setup code are unchanged) and starts ``trytond`` on a free port.
 """
 import atexit
-import hashlib
+import importlib.util
 import os
 import shutil
 import socket
@@ -16,23 +16,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location('manage', ROOT / 'setup' / 'manage.py')
+manage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(manage)
 DATABASE = 'demo'
 
 
 def _digest():
     "A hash of everything the demo database is built from."
-    digest = hashlib.sha256()
-    paths = [ROOT / 'setup' / 'manage.py', ROOT / 'setup' / 'demo_data.py',
-        ROOT / 'setup' / 'constraints.txt']
-    for module in ['receivable_collection', 'receivable_collection_nets',
-            'receivable_collection_agency']:
-        paths.extend(sorted(
-                p for p in (ROOT / module).rglob('*')
-                if p.is_file() and '__pycache__' not in p.parts
-                and 'tests' not in p.relative_to(ROOT / module).parts))
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    setup = ROOT / 'setup'
+    return manage.modules_digest(
+        [setup / 'manage.py', setup / 'demo_data.py'])[:16]
 
 
 def free_port():

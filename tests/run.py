@@ -9,7 +9,7 @@ SQLite by default; PostgreSQL when ``TRYTOND_DATABASE_URI`` is set (see
 ``setup/test --postgresql``).
 """
 import argparse
-import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,24 +19,10 @@ import unittest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = [
-    'receivable_collection',
-    'receivable_collection_nets',
-    'receivable_collection_agency',
-    ]
-
-
-def sources_digest():
-    "A hash of what the installed test databases depend on."
-    digest = hashlib.sha256()
-    for module in MODULES:
-        for path in sorted((ROOT / module).rglob('*')):
-            if (path.is_file() and '__pycache__' not in path.parts
-                    and 'tests' not in path.relative_to(ROOT / module).parts):
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
-    digest.update((ROOT / 'setup' / 'constraints.txt').read_bytes())
-    return digest.hexdigest()[:16]
+_spec = importlib.util.spec_from_file_location('manage', ROOT / 'setup' / 'manage.py')
+manage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(manage)
+MODULES = manage.MODULES
 
 
 def prepare_cache():
@@ -46,7 +32,7 @@ def prepare_cache():
     uri = os.environ.get('TRYTOND_DATABASE_URI', 'sqlite://')
     kind = uri.split(':', 1)[0]
     base = ROOT / 'var' / 'test-cache'
-    cache = base / f'{kind}-{sources_digest()}'
+    cache = base / f'{kind}-{manage.modules_digest()[:16]}'
     if base.exists():
         for old in base.iterdir():
             if old.name.startswith(f'{kind}-') and old != cache:

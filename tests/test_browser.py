@@ -100,6 +100,8 @@ class WebClientTestCase(unittest.TestCase):
         tab = self.page.locator('#tablist li.active')
         tab.wait_for()
         self.assertIn('Customer Invoices', tab.inner_text())
+        pane = self.page.locator('#tabcontent .tab-pane.active')
+        pane.locator('a', has_text='Posted').first.click()
         rows = self.page.locator(
             '#tabcontent .tab-pane.active table.tree tbody tr')
         rows.first.wait_for()
