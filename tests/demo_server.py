@@ -49,7 +49,7 @@ class DemoServer:
     def start(self, timeout=900):
         "Build the demo database if needed, start the server, wait for it."
         for old in self.var.parent.glob('test-demo-*'):
-            if old != self.var:
+            if old != self.var and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         self.var.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, 'PYTHONOPTIMIZE': '1'}

@@ -34,8 +34,10 @@ def prepare_cache():
     base = ROOT / 'var' / 'test-cache'
     cache = base / f'{kind}-{manage.modules_digest()[:16]}'
     if base.exists():
+        # Caches of older sources go after a day (not at once: another run
+        # may still be using its own).
         for old in base.iterdir():
-            if old.name.startswith(f'{kind}-') and old != cache:
+            if old != cache and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
     os.environ['DB_CACHE'] = str(cache)
