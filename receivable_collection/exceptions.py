@@ -7,3 +7,19 @@ from trytond.exceptions import UserError
 
 class ConfigurationError(UserError):
     "A collection setting is invalid."
+
+
+class DunningLevelError(UserError):
+    "A dunning procedure or level breaks the dunning rules."
+
+
+class BlockError(UserError):
+    "A dunning block is inconsistent."
+
+
+class DuplicateFileError(UserError):
+    "A file was already imported or exported."
+
+
+class FileFormatError(UserError):
+    "A file cannot be read in its format."
