@@ -245,6 +245,9 @@ class Dunning(metaclass=PoolMeta):
 
         to_save = []
         for dunning in dunnings:
+            if any(r.date > date for r in history.get(dunning.id, ())):
+                # A run dated before a reminder already sent decides nothing.
+                continue
             if dunning.line in blocked:
                 if dunning.id is not None and dunning.state == 'draft':
                     dunning.collection_status = 'blocked'
