@@ -2,12 +2,15 @@
 # level of this repository contains the full copyright notices and license
 # terms.
 "Module tests of receivable_collection."
+import datetime as dt
 from decimal import Decimal
 
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import CompanyTestMixin, create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+from .. import dunning_rules
 
 
 class ReceivableCollectionTestCase(CompanyTestMixin, ModuleTestCase):
@@ -43,6 +46,77 @@ class ReceivableCollectionTestCase(CompanyTestMixin, ModuleTestCase):
             config.collection_horizon = -1
             with self.assertRaisesRegex(UserError, 'Collection Horizon'):
                 config.save()
+
+    @with_transaction()
+    def test_load_german_preset(self):
+        "The German preset becomes a procedure with the Mahnlauf's levels."
+        pool = Pool()
+        LoadPreset = pool.get('receivable.collection.dunning.preset', type='wizard')
+        preset = dunning_rules.default_presets().presets['DE']
+        procedure = LoadPreset.create_procedure(preset, "DE")
+        self.assertEqual(
+            [(lv.overdue.days, lv.collection_window, lv.print_on_letter,
+                    lv.send_email, lv.collection_notice, lv.collection_handover)
+                for lv in procedure.levels],
+            [(7, 3, False, True, False, False),
+                (21, 7, False, True, False, False),
+                (35, 7, True, False, True, False),
+                (49, 7, False, False, False, True)])
+        self.assertEqual(procedure.collection_notice_days, 14)
+        self.assertEqual(
+            [r.days_overdue for r in procedure.collection_rules()], [7, 21, 35, 49])
+
+    @with_transaction()
+    def test_load_danish_preset_caps(self):
+        "The Danish preset caps fees at three reminders ten days apart."
+        pool = Pool()
+        LoadPreset = pool.get('receivable.collection.dunning.preset', type='wizard')
+        preset = dunning_rules.default_presets().presets['DK']
+        procedure = LoadPreset.create_procedure(preset, "DK")
+        self.assertEqual(
+            (procedure.collection_max_fee_reminders, procedure.collection_min_spacing),
+            (3, 10))
+        self.assertEqual(len(procedure.levels), 5)
+
+    @with_transaction()
+    def test_overlapping_levels_refused(self):
+        "A level whose window reaches the next level is refused, naming the field."
+        pool = Pool()
+        Procedure = pool.get('account.dunning.procedure')
+        procedure = Procedure(name="Overlap", levels=[
+                {'overdue': dt.timedelta(days=7), 'collection_window': 20,
+                    'print_on_letter': True},
+                {'overdue': dt.timedelta(days=21), 'print_on_letter': True},
+                ])
+        with self.assertRaisesRegex(UserError, 'Window.*reaches'):
+            procedure.save()
+
+    @with_transaction()
+    def test_backwards_levels_refused(self):
+        "Levels whose days go backwards are refused, naming the field."
+        pool = Pool()
+        Procedure = pool.get('account.dunning.procedure')
+        procedure = Procedure(name="Backwards", levels=[
+                {'sequence': 1, 'overdue': dt.timedelta(days=21),
+                    'print_on_letter': True},
+                {'sequence': 2, 'overdue': dt.timedelta(days=7),
+                    'print_on_letter': True},
+                ])
+        with self.assertRaisesRegex(UserError, 'Overdue.*must increase'):
+            procedure.save()
+
+    @with_transaction()
+    def test_negative_window_refused(self):
+        "A negative window is refused, naming the field."
+        pool = Pool()
+        Procedure = pool.get('account.dunning.procedure')
+        procedure = Procedure(name="Negative", levels=[
+                {'overdue': dt.timedelta(days=7), 'collection_window': -1,
+                    'print_on_letter': True},
+                ])
+        with self.assertRaisesRegex(UserError, '"Window".*zero or more'):
+            procedure.save()
+
 
 
 del ModuleTestCase
