@@ -222,28 +222,45 @@ class Dunning(metaclass=PoolMeta):
         "Give each overdue line the level its age calls for, once per date."
         pool = Pool()
         Date = pool.get('ir.date')
+        cls.collection_generate(date or Date.today())
+
+    @classmethod
+    def collection_generate(cls, date, company=None, procedures=None):
+        """Decide every overdue line of the company and procedures for date.
+
+        Return the (line, dunning, status, note) of each line that has
+        something to send or to show: blocked lines have no dunning created.
+        """
+        pool = Pool()
         MoveLine = pool.get('account.move.line')
         Block = pool.get('receivable.collection.dunning.block')
-        if date is None:
-            date = Date.today()
 
+        dunning_domain = [
+            ('state', 'in', ['draft', 'waiting']),
+            ('blocked', '=', False),
+            ('line.reconciliation', '=', None),
+            ]
+        line_domain = [cls._overdue_line_domain(date)]
+        if company:
+            dunning_domain.append(('company', '=', company.id))
+            line_domain.append(('move.company', '=', company.id))
+        if procedures:
+            dunning_domain.append(('procedure', 'in', [p.id for p in procedures]))
         with check_access():
-            dunnings = cls.search([
-                    ('state', 'in', ['draft', 'waiting']),
-                    ('blocked', '=', False),
-                    ('line.reconciliation', '=', None),
-                    ])
-            lines = MoveLine.search(cls._overdue_line_domain(date))
+            dunnings = cls.search(dunning_domain)
+            lines = MoveLine.search(line_domain)
         dunnings = cls.browse(dunnings)
         for line in MoveLine.browse(lines):
-            if line.dunning_procedure:
+            procedure = line.dunning_procedure
+            if procedure and (not procedures or procedure in procedures):
                 dunnings.append(cls(
                         company=line.account.company, line=line,
-                        procedure=line.dunning_procedure, state='draft'))
+                        procedure=procedure, state='draft',
+                        collection_status=None, collection_note=None))
         blocked = Block.blocked_lines([d.line for d in dunnings], date)
         history = cls._collection_history(dunnings)
 
-        to_save = []
+        to_save, decided = [], []
         for dunning in dunnings:
             if any(r.date > date for r in history.get(dunning.id, ())):
                 # A run dated before a reminder already sent decides nothing.
@@ -253,12 +270,18 @@ class Dunning(metaclass=PoolMeta):
                     dunning.collection_status = 'blocked'
                     dunning.collection_note = blocked[dunning.line]
                     to_save.append(dunning)
+                decided.append((dunning.line, dunning if dunning.id else None,
+                        'blocked', blocked[dunning.line]))
                 continue
             decision = dunning._collection_decision(
                 date, history.get(dunning.id, ()))
             if dunning._collection_apply(decision):
                 to_save.append(dunning)
+            if dunning.collection_status:
+                decided.append((dunning.line, dunning,
+                        dunning.collection_status, dunning.collection_note))
         cls.save(to_save)
+        return decided
 
     @classmethod
     def _collection_history(cls, dunnings):
@@ -301,7 +324,7 @@ class Dunning(metaclass=PoolMeta):
             }.get(decision.status)
         rule = decision.level or (decision.missed[-1] if decision.missed else None)
         if status is None or rule is None:
-            if self.id is not None and self.state == 'draft' and self.collection_status:
+            if self.id is not None and self.collection_status:
                 self.collection_status = None
                 self.collection_note = decision.reason
                 return True

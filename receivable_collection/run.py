@@ -1,0 +1,411 @@
+# This file is part of receivable_collection.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license
+# terms.
+"The dunning run (Mahnlauf): decide, review, then send one message per customer."
+import mimetypes
+from collections import defaultdict
+from email.message import EmailMessage
+from email.utils import formataddr
+
+import trytond.config as config
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.sendmail import SMTPDataManager, send_message_transactional
+from trytond.transaction import Transaction
+
+_DRAFT = {'readonly': Eval('state') != 'draft'}
+
+STATUSES = [
+    ('send', "To Send"),
+    ('window_missed', "Window Missed"),
+    ('wait_spacing', "Waiting for Fee Spacing"),
+    ('wait_notice', "Waiting for Notice"),
+    ('below_minimum', "Below Minimum"),
+    ('blocked', "Blocked"),
+    ]
+
+
+class Run(Workflow, ModelSQL, ModelView):
+    "A dunning run for one company and date: drafted, reviewed, processed."
+    __name__ = 'receivable.collection.dunning.run'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_DRAFT)
+    date = fields.Date("Date", required=True, states=_DRAFT)
+    procedures = fields.Many2Many(
+        'receivable.collection.dunning.run.procedure', 'run', 'procedure',
+        "Procedures", states=_DRAFT,
+        help="The procedures the run covers. Empty: all of them.")
+    lines = fields.One2Many(
+        'receivable.collection.dunning.run.line', 'run', "Lines", readonly=True)
+    messages = fields.One2Many(
+        'receivable.collection.dunning.message', 'run', "Messages",
+        readonly=True)
+    to_send = fields.Function(fields.Integer("To Send"), 'get_counts')
+    to_check = fields.Function(fields.Integer("To Check"), 'get_counts')
+    sent = fields.Function(fields.Integer("Sent"), 'get_counts')
+    failed = fields.Function(fields.Integer("Failed"), 'get_counts')
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('reviewed', "Reviewed"),
+            ('processed', "Processed"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'reviewed'),
+            ('reviewed', 'draft'),
+            ('reviewed', 'processed'),
+            }
+        cls._buttons.update({
+                'generate': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-refresh',
+                    'depends': ['state'],
+                    },
+                'review': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                'draft': {
+                    'invisible': Eval('state') != 'reviewed',
+                    'icon': 'tryton-back',
+                    'depends': ['state'],
+                    },
+                'process': {
+                    'invisible': Eval('state') != 'reviewed',
+                    'icon': 'tryton-launch',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        "The company of the context."
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_date(cls):
+        "Today."
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_state(cls):
+        "New runs are drafts."
+        return 'draft'
+
+    def get_rec_name(self, name):
+        "Date and company."
+        return f'{self.date} ({self.company.rec_name})' if self.date else ''
+
+    @classmethod
+    def get_counts(cls, runs, names):
+        "How many lines and messages are in each state."
+        result = {name: {r.id: 0 for r in runs} for name in names}
+        for run in runs:
+            counts = {
+                'to_send': sum(1 for l in run.lines if l.status == 'send'),
+                'to_check': sum(
+                    1 for l in run.lines if l.status != 'send' or l.warnings),
+                'sent': sum(1 for m in run.messages if m.state == 'sent'),
+                'failed': sum(1 for m in run.messages if m.state == 'failed'),
+                }
+            for name in names:
+                result[name][run.id] = counts[name]
+        return result
+
+    @classmethod
+    @ModelView.button
+    def generate(cls, runs):
+        "Decide every overdue line again and list the decisions."
+        pool = Pool()
+        Dunning = pool.get('account.dunning')
+        Line = pool.get('receivable.collection.dunning.run.line')
+        Line.delete([l for r in runs if r.state == 'draft' for l in r.lines])
+        lines = []
+        for run in runs:
+            if run.state != 'draft':
+                continue
+            with Transaction().set_context(company=run.company.id):
+                decided = Dunning.collection_generate(
+                    run.date, run.company, list(run.procedures))
+            for line, dunning, status, note in decided:
+                lines.append(Line(
+                        run=run, line=line, party=line.party, dunning=dunning,
+                        level=dunning.level if dunning else None,
+                        status=status, note=note))
+        Line.save(lines)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('reviewed')
+    def review(cls, runs):
+        "Check what would be sent and write the warnings on each line."
+        pool = Pool()
+        Line = pool.get('receivable.collection.dunning.run.line')
+        Line.check(sum((list(r.lines) for r in runs), []))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, runs):
+        "Back to draft to generate again."
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('processed')
+    def process(cls, runs):
+        "Send what the run decided: one message per customer and channel."
+        pool = Pool()
+        Dunning = pool.get('account.dunning')
+        Message = pool.get('receivable.collection.dunning.message')
+        cls.lock(runs)
+        for run in runs:
+            dunnings = [
+                l.dunning for l in run.lines
+                if l.status == 'send' and l.dunning
+                and l.dunning.state == 'draft']
+            with Transaction().set_context(
+                    company=run.company.id, dunning_date=run.date):
+                Dunning.process(dunnings)
+                Message.send_for(run, Dunning.browse(dunnings))
+
+
+class RunProcedure(ModelSQL):
+    "Procedure covered by a dunning run."
+    __name__ = 'receivable.collection.dunning.run.procedure'
+
+    run = fields.Many2One(
+        'receivable.collection.dunning.run', "Run", required=True,
+        ondelete='CASCADE')
+    procedure = fields.Many2One(
+        'account.dunning.procedure', "Procedure", required=True,
+        ondelete='CASCADE')
+
+
+class RunLine(ModelSQL, ModelView):
+    "What a dunning run decided for one overdue line, with its warnings."
+    __name__ = 'receivable.collection.dunning.run.line'
+
+    run = fields.Many2One(
+        'receivable.collection.dunning.run', "Run", required=True,
+        ondelete='CASCADE', readonly=True)
+    line = fields.Many2One(
+        'account.move.line', "Line", required=True, readonly=True)
+    party = fields.Many2One(
+        'party.party', "Customer", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    dunning = fields.Many2One('account.dunning', "Dunning", readonly=True)
+    level = fields.Many2One('account.dunning.level', "Level", readonly=True)
+    status = fields.Selection(STATUSES, "Status", readonly=True)
+    note = fields.Char("Note", readonly=True)
+    warnings = fields.Text("Warnings", readonly=True)
+    amount = fields.Function(fields.Numeric("Amount", digits=(16, 2)), 'get_amount')
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_company', searcher='search_company')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('party', 'ASC'), ('id', 'ASC')]
+
+    def get_amount(self, name):
+        "The open amount of the line."
+        return self.line.debit - self.line.credit
+
+    def get_company(self, name):
+        "The company of the run."
+        return self.run.company.id
+
+    @classmethod
+    def search_company(cls, name, clause):
+        "Search on the run's company."
+        return [('run.company',) + tuple(clause[1:])]
+
+    @classmethod
+    def check(cls, lines):
+        "Write the review warnings of the lines, reading each fact once."
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        parties = {l.party for l in lines if l.party}
+        with_credit = {
+            ml.party for ml in MoveLine.search([
+                    ('party', 'in', [p.id for p in parties]),
+                    ('account.type.receivable', '=', True),
+                    ('reconciliation', '=', None),
+                    ('move.state', '=', 'posted'),
+                    ('credit', '>', 0),
+                    ])} if parties else set()
+        for line in lines:
+            warnings = []
+            channels = line.level.collection_channels if line.level else ()
+            party = line.party
+            if 'email' in channels and not party.contact_mechanism_get('email'):
+                warnings.append(gettext(
+                        'receivable_collection.msg_run_warning_email'))
+            if 'letter' in channels and not party.address_get():
+                warnings.append(gettext(
+                        'receivable_collection.msg_run_warning_address'))
+            if party in with_credit:
+                warnings.append(gettext(
+                        'receivable_collection.msg_run_warning_credit'))
+            if line.status == 'window_missed':
+                warnings.append(gettext(
+                        'receivable_collection.msg_run_warning_window'))
+            if line.status == 'below_minimum':
+                warnings.append(gettext(
+                        'receivable_collection.msg_run_warning_minimum'))
+            line.warnings = '\n'.join(warnings) or None
+        cls.save(lines)
+
+
+class Message(ModelSQL, ModelView):
+    "What one dunning run sent one customer by one channel, to which address."
+    __name__ = 'receivable.collection.dunning.message'
+
+    run = fields.Many2One(
+        'receivable.collection.dunning.run', "Run", required=True,
+        ondelete='CASCADE', readonly=True)
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    channel = fields.Selection([
+            ('email', "E-mail"),
+            ('letter', "Letter"),
+            ], "Channel", required=True, readonly=True)
+    address = fields.Text("Sent To", readonly=True)
+    subject = fields.Char("Subject", readonly=True)
+    dunnings = fields.Many2Many(
+        'receivable.collection.dunning.message.line', 'message', 'dunning',
+        "Dunnings", readonly=True)
+    document = fields.Binary(
+        "Document", filename='document_name', readonly=True)
+    document_name = fields.Char("Document Name", readonly=True)
+    state = fields.Selection([
+            ('sent', "Sent"),
+            ('failed', "Failed"),
+            ], "State", required=True, readonly=True)
+    error = fields.Text("Error", readonly=True)
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_company', searcher='search_company')
+
+    def get_company(self, name):
+        "The company of the run."
+        return self.run.company.id
+
+    @classmethod
+    def search_company(cls, name, clause):
+        "Search on the run's company."
+        return [('run.company',) + tuple(clause[1:])]
+
+    @classmethod
+    def send_for(cls, run, dunnings):
+        "Send each customer one message per channel covering all its dunnings."
+        pool = Pool()
+        Email = pool.get('ir.email')
+        datamanager = Transaction().join(SMTPDataManager())
+        messages, emails = [], []
+        by_channel = defaultdict(list)
+        for dunning in dunnings:
+            if dunning.state != 'waiting':
+                continue
+            for channel in dunning.level.collection_channels:
+                if channel in {'email', 'letter'}:
+                    by_channel[(dunning.party, channel)].append(dunning)
+        for party, channel in sorted(
+                by_channel, key=lambda k: (k[0].rec_name, k[0].id, k[1])):
+            message = cls(
+                run=run, party=party, channel=channel,
+                dunnings=by_channel[(party, channel)])
+            try:
+                email = getattr(message, f'_send_{channel}')(datamanager)
+            except Exception as exception:  # one customer's error must not stop the run
+                message.state = 'failed'
+                message.error = str(exception)
+            else:
+                message.state = 'sent'
+                if email is not None:
+                    emails.append((message, email))
+            messages.append(message)
+        cls.save(messages)
+        Email.save([
+                Email.from_message(email, resource=message)
+                for message, email in emails])
+        return messages
+
+    def _render(self, report_name, action_id=None):
+        "Run a dunning report over the message's dunnings."
+        pool = Pool()
+        Report = pool.get(report_name, type='report')
+        language = self._language()
+        with Transaction().set_context(language=language.code):
+            return Report.execute(
+                [d.id for d in self.dunnings],
+                {'action_id': action_id, 'language': language})
+
+    def _language(self):
+        "The customer's language, else the server's."
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Configuration = pool.get('ir.configuration')
+        if self.party.lang:
+            return self.party.lang
+        lang, = Lang.search([('code', '=', Configuration.get_language())], limit=1)
+        return lang
+
+    def _send_email(self, datamanager):
+        "Build and queue the e-mail; it leaves when the transaction commits."
+        contact = self.party.contact_mechanism_get('email')
+        if not contact or not contact.email:
+            raise ValueError(gettext('receivable_collection.msg_run_warning_email'))
+        level = self.dunnings[0].level
+        template = level.email_template
+        ext, content, _, title = self._render(template.report_name, template.id)
+        msg = EmailMessage()
+        maintype, subtype = (mimetypes.guess_type(f'x.{ext}')[0] or 'text/html').split('/')
+        if isinstance(content, bytes):
+            content = content.decode('utf-8')
+        msg.set_content(content, subtype=subtype)
+        sender = level.email_from or config.get('email', 'from')
+        msg['From'] = sender
+        msg['To'] = formataddr((contact.name or self.party.rec_name, contact.email))
+        msg['Subject'] = title
+        msg['Auto-Submitted'] = 'auto-generated'
+        send_message_transactional(msg, datamanager=datamanager)
+        self.address = contact.email
+        self.subject = title
+        self.document = content.encode('utf-8')
+        self.document_name = f'{title}.{ext}'
+        return msg
+
+    def _send_letter(self, datamanager):
+        "Render the customer's letter and keep it with its postal address."
+        address = self.party.address_get()
+        if not address:
+            raise ValueError(gettext('receivable_collection.msg_run_warning_address'))
+        ext, content, _, title = self._render('account.dunning.letter')
+        with Transaction().set_context(address_with_party=True):
+            self.address = address.__class__(address.id).full_address
+        self.subject = title
+        self.document = bytes(content) if not isinstance(content, str) else content.encode()
+        self.document_name = f'{title}.{ext}'
+        return None
+
+
+class MessageLine(ModelSQL):
+    "Dunning covered by a message."
+    __name__ = 'receivable.collection.dunning.message.line'
+
+    message = fields.Many2One(
+        'receivable.collection.dunning.message', "Message", required=True,
+        ondelete='CASCADE')
+    dunning = fields.Many2One(
+        'account.dunning', "Dunning", required=True, ondelete='CASCADE')
