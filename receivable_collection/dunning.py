@@ -213,6 +213,10 @@ class Dunning(metaclass=PoolMeta):
             ], "Collection Status", readonly=True,
         help="What the last dunning run decided for the line.")
     collection_note = fields.Char("Collection Note", readonly=True)
+    collection_fee_waived = fields.Boolean(
+        "Fee Waived", readonly=True,
+        help="The procedure's maximum of reminders with a fee was reached: "
+        "this level goes out without fee.")
     collection_reminders = fields.One2Many(
         'receivable.collection.dunning.reminder', 'dunning', "Reminders",
         readonly=True)
@@ -256,7 +260,8 @@ class Dunning(metaclass=PoolMeta):
                 dunnings.append(cls(
                         company=line.account.company, line=line,
                         procedure=procedure, state='draft',
-                        collection_status=None, collection_note=None))
+                        collection_status=None, collection_note=None,
+                        collection_fee_waived=False))
         blocked = Block.blocked_lines([d.line for d in dunnings], date)
         history = cls._collection_history(dunnings)
 
@@ -341,6 +346,7 @@ class Dunning(metaclass=PoolMeta):
         self.level = level
         self.state = 'draft'
         self.date = None
+        self.collection_fee_waived = decision.fee_cap_reached
         self.collection_status = status
         self.collection_note = decision.reason
         return True
@@ -373,7 +379,8 @@ class Dunning(metaclass=PoolMeta):
             Reminder(
                 dunning=dunning, level=dunning.level,
                 date=dunning.date or Date.today(),
-                fee_bearing=dunning.level.collection_fee_bearing)
+                fee_bearing=(dunning.level.collection_fee_bearing
+                    and not dunning.collection_fee_waived))
             for dunning in sent]
         Reminder.save(reminders)
         cls.write(to_process, {'collection_status': None, 'collection_note': None})
@@ -417,3 +424,42 @@ class Reminder(ModelSQL, ModelView):
     def search_dunning_field(cls, name, clause):
         "Search on the dunning."
         return [('dunning.' + clause[0],) + tuple(clause[1:])]
+
+
+class Fee(metaclass=PoolMeta):
+    "Dunning fee that is not charged once the procedure's cap is reached."
+    __name__ = 'account.dunning.fee'
+
+    def get_amount(self, dunning):
+        "Nothing when the fee is waived for the dunning."
+        amount, currency = super().get_amount(dunning)
+        if dunning.collection_fee_waived:
+            amount = currency.round(Decimal(0)) if currency else Decimal(0)
+        return amount, currency
+
+
+class FeeDunningLevel(metaclass=PoolMeta):
+    "Fee of a dunning level, posted on the run's date; a waived fee posts nothing."
+    __name__ = 'account.dunning.fee.dunning_level'
+
+    @classmethod
+    def process(cls, fees):
+        "Post only the fees that charge something."
+        super().process([f for f in fees if f.amount])
+
+    def get_move_process(self):
+        "The fee move, dated on the dunning run's date."
+        run_date = Transaction().context.get('dunning_date')
+        with Transaction().set_context(collection_today=run_date):
+            return super().get_move_process()
+
+
+class Date(metaclass=PoolMeta):
+    "Today, or the date a computation is asked to run as of."
+    __name__ = 'ir.date'
+
+    @classmethod
+    def today(cls, timezone=None):
+        "The collection_today of the context if set (e.g. a fee of a dated run)."
+        return Transaction().context.get('collection_today') or super().today(
+            timezone=timezone)
