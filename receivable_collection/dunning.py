@@ -36,6 +36,10 @@ class Procedure(metaclass=PoolMeta):
         "Minimum Days Between Fees", required=True,
         help="A level with a fee waits, inside its window, until the "
         "previous reminder with a fee is this many days old.")
+    collection_unattended = fields.Boolean(
+        "Process Unattended",
+        help="The daily dunning run sends this procedure's reminders without "
+        "waiting for an accountant's review.")
     collection_notice_days = fields.Integer(
         "Notice Days Before Handover",
         help="The handover level waits until the level announcing it was "

@@ -177,6 +177,43 @@ class Run(Workflow, ModelSQL, ModelView):
                 Message.send_for(run, Dunning.browse(dunnings))
 
 
+    @classmethod
+    def cron_run(cls):
+        """Create today's runs for the company of the context.
+
+        Procedures that may run unattended get a processed run; the others a
+        reviewed run waiting for the accountant.  Nothing is created twice
+        for a date, and a run without lines is not kept.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Company = pool.get('company.company')
+        Procedure = pool.get('account.dunning.procedure')
+        company_id = Transaction().context.get('company')
+        if company_id is None:
+            return []
+        company = Company(company_id)
+        today = Date.today()
+        procedures = Procedure.search([])
+        unattended = [p for p in procedures if p.collection_unattended]
+        attended = [p for p in procedures if not p.collection_unattended]
+        existing = {
+            tuple(sorted(p.id for p in r.procedures))
+            for r in cls.search([('company', '=', company.id), ('date', '=', today)])}
+        runs = [
+            cls(company=company, date=today, procedures=group)
+            for group in [unattended, attended]
+            if group and tuple(sorted(p.id for p in group)) not in existing]
+        cls.save(runs)
+        cls.generate(runs)
+        empty = [r for r in runs if not r.lines]
+        cls.delete(empty)
+        runs = [r for r in runs if r.lines]
+        cls.review(runs)
+        cls.process([r for r in runs if r.procedures[0].collection_unattended])
+        return runs
+
+
 class RunProcedure(ModelSQL):
     "Procedure covered by a dunning run."
     __name__ = 'receivable.collection.dunning.run.procedure'
