@@ -8,6 +8,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
 from trytond.pool import Pool
+from trytond.pyson import Eval
 
 from .exceptions import ConfigurationError
 
@@ -20,7 +21,21 @@ collection_tolerance = fields.Numeric(
     help="Largest difference between a collection and the amount received "
     "that is written off instead of left open, in company currency.")
 
-_COMPANY_FIELDS = {'collection_horizon', 'collection_tolerance'}
+collection_interest_account = fields.Many2One(
+    'account.account', "Interest Account",
+    domain=[
+        ('closed', '!=', True),
+        ('type.revenue', '=', True),
+        ('company', '=', Eval('context', {}).get('company', -1)),
+        ],
+    help="The revenue account late-payment interest is credited to.")
+collection_interest_journal = fields.Many2One(
+    'account.journal', "Interest Journal",
+    help="The journal interest charges are posted in.")
+
+_COMPANY_FIELDS = {
+    'collection_horizon', 'collection_tolerance',
+    'collection_interest_account', 'collection_interest_journal'}
 
 
 class Configuration(
@@ -30,6 +45,8 @@ class Configuration(
 
     collection_horizon = fields.MultiValue(collection_horizon)
     collection_tolerance = fields.MultiValue(collection_tolerance)
+    collection_interest_account = fields.MultiValue(collection_interest_account)
+    collection_interest_journal = fields.MultiValue(collection_interest_journal)
 
     @classmethod
     def multivalue_model(cls, field):
@@ -58,6 +75,8 @@ class ConfigurationCompany(ModelSQL, CompanyValueMixin):
 
     collection_horizon = collection_horizon
     collection_tolerance = collection_tolerance
+    collection_interest_account = collection_interest_account
+    collection_interest_journal = collection_interest_journal
 
     @classmethod
     def default_collection_horizon(cls):

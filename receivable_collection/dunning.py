@@ -40,6 +40,19 @@ class Procedure(metaclass=PoolMeta):
         "Process Unattended",
         help="The daily dunning run sends this procedure's reminders without "
         "waiting for an accountant's review.")
+    collection_interest_reference = fields.Char(
+        "Interest Reference",
+        help="The reference rate late interest follows (see Interest Rates), "
+        "e.g. DK_NB_LENDING. Empty: no interest.")
+    collection_interest_margin_b2b = fields.Numeric(
+        "Margin for Businesses", digits=(16, 2),
+        help="Percentage points on top of the reference rate for customers "
+        "with a tax identifier.")
+    collection_interest_margin_b2c = fields.Numeric(
+        "Margin for Consumers", digits=(16, 2),
+        help="Percentage points on top of the reference rate for the others.")
+    collection_interest_day_count = fields.Selection(
+        [(c, c) for c in rules.DAY_COUNTS], "Day Count", required=True)
     collection_notice_days = fields.Integer(
         "Notice Days Before Handover",
         help="The handover level waits until the level announcing it was "
@@ -49,6 +62,11 @@ class Procedure(metaclass=PoolMeta):
     def default_collection_day_basis(cls):
         "Count from the due date, as the law presets do."
         return 'maturity_date'
+
+    @classmethod
+    def default_collection_interest_day_count(cls):
+        "Actual days over 365, as the presets do."
+        return rules.ACT_365
 
     @classmethod
     def default_collection_min_spacing(cls):
@@ -144,9 +162,23 @@ class Level(metaclass=PoolMeta):
     collection_notice = fields.Boolean(
         "Announces Handover",
         help="The reminder of this level is the notice before handover.")
+    collection_interest = fields.Boolean(
+        "Charge Interest",
+        help="When this level is sent, the interest accrued since the due "
+        "date (or the last charge) is posted to the customer.")
     collection_handover = fields.Boolean(
         "Hand Over to Agency",
         help="At this level the claim goes to a collection agency.")
+
+    @classmethod
+    def default_email_template(cls):
+        "The collection reminder, which shows interest and the date to pay by."
+        pool = Pool()
+        Data = pool.get('ir.model.data')
+        try:
+            return Data.get_id('receivable_collection', 'report_dunning_email')
+        except KeyError:
+            return super().default_email_template()
 
     @classmethod
     def validate(cls, levels):
@@ -224,6 +256,11 @@ class Dunning(metaclass=PoolMeta):
     collection_reminders = fields.One2Many(
         'receivable.collection.dunning.reminder', 'dunning', "Reminders",
         readonly=True)
+    collection_interests = fields.One2Many(
+        'receivable.collection.dunning.interest', 'dunning', "Interest",
+        readonly=True)
+    collection_interest = fields.Function(fields.Numeric(
+            "Interest Charged", digits=(16, 2)), 'get_collection_interest')
 
     @classmethod
     def generate_dunnings(cls, date=None):
@@ -291,6 +328,10 @@ class Dunning(metaclass=PoolMeta):
                         dunning.collection_status, dunning.collection_note))
         cls.save(to_save)
         return decided
+
+    def get_collection_interest(self, name):
+        "The interest charged so far, in the line's currency."
+        return sum((i.amount for i in self.collection_interests), Decimal(0))
 
     @classmethod
     def _collection_history(cls, dunnings):
@@ -388,6 +429,17 @@ class Dunning(metaclass=PoolMeta):
             for dunning in sent]
         Reminder.save(reminders)
         cls.write(to_process, {'collection_status': None, 'collection_note': None})
+        cls._collection_charge_interest(sent, run_date or Date.today())
+
+    @classmethod
+    def _collection_charge_interest(cls, dunnings, date):
+        "Post the interest of the dunnings whose level charges it."
+        pool = Pool()
+        Interest = pool.get('receivable.collection.dunning.interest')
+        interests = [
+            Interest.compute(d, date) for d in dunnings
+            if d.level.collection_interest]
+        Interest.post([i for i in interests if i], date)
 
 
 class Reminder(ModelSQL, ModelView):

@@ -23,3 +23,7 @@ class DuplicateFileError(UserError):
 
 class FileFormatError(UserError):
     "A file cannot be read in its format."
+
+
+class InterestError(UserError):
+    "Interest cannot be computed or posted."

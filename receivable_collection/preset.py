@@ -111,13 +111,20 @@ class LoadPreset(Wizard):
             if 'fee' in Level._fields:
                 level.fee = fee if (fee and rule.fee) else None
             levels.append(level)
+        Rate = pool.get('receivable.collection.interest.rate')
+        interest = preset.interest
         procedure = Procedure(
             name=name,
             levels=levels,
             collection_day_basis='maturity_date',
             collection_max_fee_reminders=preset.fees.max_fee_reminders,
             collection_min_spacing=preset.fees.min_spacing_days,
-            collection_notice_days=preset.notice.min_days)
+            collection_notice_days=preset.notice.min_days,
+            collection_interest_reference=interest.reference,
+            collection_interest_margin_b2b=interest.margin_b2b,
+            collection_interest_margin_b2c=interest.margin_b2c,
+            collection_interest_day_count=interest.day_count)
         procedure.save()
+        Rate.load_preset_rates(interest.reference)
         return procedure
 

@@ -15,6 +15,8 @@ from trytond.pyson import Eval
 from trytond.sendmail import SMTPDataManager, send_message_transactional
 from trytond.transaction import Transaction
 
+from .exceptions import InterestError
+
 _DRAFT = {'readonly': Eval('state') != 'draft'}
 
 STATUSES = [
@@ -271,6 +273,7 @@ class RunLine(ModelSQL, ModelView):
         "Write the review warnings of the lines, reading each fact once."
         pool = Pool()
         MoveLine = pool.get('account.move.line')
+        Interest = pool.get('receivable.collection.dunning.interest')
         parties = {l.party for l in lines if l.party}
         with_credit = {
             ml.party for ml in MoveLine.search([
@@ -296,6 +299,11 @@ class RunLine(ModelSQL, ModelView):
             if line.status == 'window_missed':
                 warnings.append(gettext(
                         'receivable_collection.msg_run_warning_window'))
+            if line.dunning and line.level and line.level.collection_interest:
+                try:
+                    Interest.compute(line.dunning, line.run.date)
+                except InterestError as error:
+                    warnings.append(error.message)
             if line.status == 'below_minimum':
                 warnings.append(gettext(
                         'receivable_collection.msg_run_warning_minimum'))
