@@ -3,7 +3,16 @@
 # license terms.
 "Errors raised by the Nets module."
 from trytond.model.exceptions import ValidationError
+from trytond.modules.account_payment.exceptions import ProcessError
 
 
 class NetsAgreementError(ValidationError):
     "A Nets agreement field does not have the form Nets requires."
+
+
+class NetsMandateError(ValidationError):
+    "A Nets mandate does not have the form Nets gives it."
+
+
+class NetsExportError(ProcessError):
+    "Payments cannot be written to a Nets delivery."

@@ -1,13 +1,27 @@
 # This file is part of receivable_collection_nets.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"Nets Betalingsservice agreement on Tryton's payment journals."
+"Nets Betalingsservice on payment journals, payments and groups."
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from operator import attrgetter
+
 from trytond.i18n import gettext
 from trytond.model import fields
-from trytond.pool import PoolMeta
-from trytond.pyson import Eval
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, Id
+from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import NetsAgreementError
+from .betalingsservice import (
+    CollectionOrder,
+    CreditorSection,
+    Debtor,
+    ExportError,
+    FormatError,
+    build_0601,
+)
+from .exceptions import NetsAgreementError, NetsExportError
 
 _NETS = Eval('process_method') == 'nets_bs'
 _STATES = {'required': _NETS, 'invisible': ~_NETS}
@@ -20,6 +34,12 @@ NETS_DIGITS = {
     'nets_bank_code': 4,
     'nets_bank_account': 10,
     }
+# the delivery identification of BS002 (positions 021-030)
+DELIVERY_ID_DIGITS = 10
+# Betalingsservice collects Danish kroner only
+NETS_CURRENCY = 'DKK'
+# sections whose collections need the debtor's name and address (BS022)
+NETS_DEBTOR_SECTIONS = {'0117', '0118'}
 
 
 class Journal(metaclass=PoolMeta):
@@ -50,6 +70,15 @@ class Journal(metaclass=PoolMeta):
     nets_bank_account = fields.Char(
         "Settlement Account Number", size=10, states=_STATES,
         help="The account number the section settles to.")
+    nets_delivery_sequence = fields.Many2One(
+        'ir.sequence', "Delivery Sequence", states=_STATES,
+        domain=[
+            ('sequence_type', '=',
+                Id('receivable_collection_nets', 'sequence_type_nets_delivery')),
+            ('company', 'in', [Eval('company', -1), None]),
+            ],
+        help="Numbers the deliveries sent to Nets: a running number of at most "
+        "10 digits per data supplier, never reused.")
 
     @classmethod
     def __setup__(cls):
@@ -81,3 +110,237 @@ class Journal(metaclass=PoolMeta):
                             journal=journal.rec_name,
                             field=getattr(cls, name).string,
                             digits=digits, value=value))
+
+    def nets_next_delivery_id(self):
+        "Take the next delivery identification from the journal's sequence."
+        value = self.nets_delivery_sequence.get()
+        if not (value.isascii() and value.isdigit()
+                and len(value) <= DELIVERY_ID_DIGITS and int(value)):
+            raise NetsExportError(gettext(
+                    'receivable_collection_nets.msg_delivery_id',
+                    journal=self.rec_name, value=value,
+                    sequence=self.nets_delivery_sequence.rec_name))
+        return int(value)
+
+
+class Payment(metaclass=PoolMeta):
+    "Payments collected through Nets Betalingsservice."
+    __name__ = 'account.payment'
+
+    @classmethod
+    def process_method_with_group(cls):
+        "Nets payments are processed as a group: one delivery per group."
+        return super().process_method_with_group() + ['nets_bs']
+
+    @property
+    def nets_invoice(self):
+        "The invoice the payment collects, if any."
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        if self.line and isinstance(self.line.move_origin, Invoice):
+            return self.line.move_origin
+
+    @property
+    def nets_reference(self):
+        "The creditor's reference sent to Nets: the invoice number first."
+        invoice = self.nets_invoice
+        if invoice and invoice.number:
+            return invoice.number
+        return self.reference_used or self.number
+
+    @property
+    def nets_text(self):
+        "The notification line: the invoice number with the payment's reference."
+        invoice = self.nets_invoice
+        reference = self.nets_reference
+        description = self.reference or (invoice.description if invoice else None)
+        if description and description != reference:
+            return f'{reference} {description}'
+        return reference
+
+    def nets_debtor(self):
+        "The debtor's name and invoice address for the Nets debtor records."
+        address = self.party.address_get(type='invoice')
+        if not address:
+            return Debtor((self.party.full_name,))
+        country = address.country.code if address.country else ''
+        lines = [address.party_full_name]
+        lines.extend(
+            line.strip() for line in (address.street or '').splitlines()
+            if line.strip())
+        postcode = ''
+        if country in {'', 'DK'}:
+            postcode = address.postal_code or ''
+        else:
+            lines.append(' '.join(filter(None, [
+                            address.postal_code, address.city])))
+        return Debtor(tuple(lines[:5]), postcode=postcode, country=country)
+
+
+class Group(metaclass=PoolMeta):
+    "Payment groups sent to Nets as 0601 deliveries."
+    __name__ = 'account.payment.group'
+
+    nets_files = fields.One2Many(
+        'receivable.collection.file', 'origin', "Nets Files", readonly=True,
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        states={
+            'invisible': ~Eval('nets_files'),
+            })
+
+    @classmethod
+    def copy(cls, groups, default=None):
+        "A copy has not been sent to Nets."
+        default = default.copy() if default is not None else {}
+        default.setdefault('nets_files', None)
+        return super().copy(groups, default=default)
+
+    def process_nets_bs(self):
+        "Write the group's payments as a 0601 delivery and store it as a file."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        assert self.process_method == 'nets_bs'
+        payments = sorted(self.payments, key=attrgetter('date', 'id'))
+        self.nets_check_payments(payments)
+        with without_check_access():
+            mandates = self.nets_mandates(payments)
+            file = self.nets_file(payments, mandates)
+            File.save([file])
+
+    def nets_check_payments(self, payments):
+        "Refuse payments that Nets cannot collect: payouts and other currencies."
+        for payment in payments:
+            if payment.kind != 'receivable':
+                raise NetsExportError(gettext(
+                        'receivable_collection_nets.msg_payment_kind',
+                        payment=payment.rec_name))
+            if payment.currency.code != NETS_CURRENCY:
+                raise NetsExportError(gettext(
+                        'receivable_collection_nets.msg_payment_currency',
+                        payment=payment.rec_name,
+                        currency=payment.currency.code,
+                        expected=NETS_CURRENCY))
+
+    def nets_mandates(self, payments):
+        "Lock and return the active mandate of each payment, in the same order."
+        pool = Pool()
+        Mandate = pool.get('receivable.collection.nets.mandate')
+        Party = pool.get('party.party')
+        candidates = Mandate.search([
+                ('journal', '=', self.journal.id),
+                ('party', 'in', list({p.party.id for p in payments})),
+                ('state', '=', 'active'),
+                ], order=[('start_date', 'DESC NULLS LAST'), ('id', 'DESC')])
+        Mandate.lock(candidates)
+        by_party = defaultdict(list)
+        for mandate in candidates:
+            by_party[mandate.party].append(mandate)
+        mandates = []
+        for payment in payments:
+            for mandate in by_party[payment.party]:
+                if mandate.covers(payment.date):
+                    break
+            else:
+                raise NetsExportError(gettext(
+                        'receivable_collection_nets.msg_payment_no_mandate',
+                        payment=payment.rec_name,
+                        party=payment.party.rec_name,
+                        journal=self.journal.rec_name,
+                        date=payment.date,
+                        field=Party.nets_mandates.string))
+            mandates.append(mandate)
+        return mandates
+
+    def nets_orders(self, payments, mandates):
+        "Merge the payments per mandate and date into collection orders."
+        grouped = defaultdict(list)
+        for payment, mandate in zip(payments, mandates):
+            grouped[(mandate, payment.date)].append(payment)
+        debtor = self.journal.nets_section in NETS_DEBTOR_SECTIONS
+        orders = []
+        for (mandate, date), key_payments in grouped.items():
+            orders.append((CollectionOrder(
+                        mandate.customer_number, date,
+                        sum((p.amount for p in key_payments), Decimal(0)),
+                        mandate_number=mandate.mandate_number or '',
+                        reference=' '.join(p.nets_reference for p in key_payments),
+                        texts=tuple(p.nets_text for p in key_payments),
+                        debtor=key_payments[0].nets_debtor() if debtor else None),
+                    key_payments))
+        return orders
+
+    def nets_section(self, orders):
+        "The 0601 section of the journal's agreement holding the orders."
+        journal = self.journal
+        return CreditorSection(
+            journal.nets_creditor_number, int(journal.nets_debtor_group),
+            tuple(orders), section=journal.nets_section,
+            bank_reg=journal.nets_bank_code or '',
+            bank_account=journal.nets_bank_account or '')
+
+    def nets_file(self, payments, mandates):
+        "Build the 0601 delivery of the payments as an unsaved outgoing file."
+        pool = Pool()
+        Date = pool.get('ir.date')
+        File = pool.get('receivable.collection.file')
+        journal = self.journal
+        with Transaction().set_context(company=self.company.id):
+            today = Date.today()
+        orders = self.nets_orders(payments, mandates)
+        delivery_id = journal.nets_next_delivery_id()
+        self.nets_check_delivery_id(delivery_id)
+        try:
+            data = build_0601(
+                journal.nets_data_supplier, delivery_id,
+                [self.nets_section([o for o, _ in orders])],
+                created=today, subsystem=journal.nets_subsystem,
+                now=dt.datetime.combine(today, dt.time()))
+        except (ExportError, FormatError) as error:
+            raise self._nets_export_error(error, orders) from error
+        delivery = f'{delivery_id:0{DELIVERY_ID_DIGITS}d}'
+        return File(
+            company=self.company, direction='out', format='nets_0601',
+            filename=f'BS0601-{delivery}.txt', data=data, delivery_id=delivery,
+            state='waiting', origin=self)
+
+    def nets_check_delivery_id(self, delivery_id):
+        "Refuse a delivery identification already sent for the data supplier."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        delivery = f'{delivery_id:0{DELIVERY_ID_DIGITS}d}'
+        files = File.search([
+                ('direction', '=', 'out'),
+                ('format', '=', 'nets_0601'),
+                ('delivery_id', '=', delivery),
+                ('origin.journal.nets_data_supplier', '=',
+                    self.journal.nets_data_supplier, 'account.payment.group'),
+                ], limit=1)
+        if files:
+            file, = files
+            raise NetsExportError(gettext(
+                    'receivable_collection_nets.msg_delivery_id_used',
+                    delivery=delivery, file=file.rec_name,
+                    supplier=self.journal.nets_data_supplier,
+                    sequence=self.journal.nets_delivery_sequence.rec_name))
+
+    def _nets_export_error(self, error, orders):
+        "Turn a codec error into a user error naming the payment, party and field."
+        field = getattr(error, 'field', None) or ''
+        message = getattr(error, 'message', None) or str(error)
+        customer = getattr(error, 'customer_number', None)
+        for order, payments in orders:
+            if customer is not None and order.customer_number == customer:
+                payment = payments[0]
+                if error.reference:
+                    payment = next(
+                        (p for p in payments
+                            if p.nets_reference == error.reference), payment)
+                return NetsExportError(gettext(
+                        'receivable_collection_nets.msg_payment_export',
+                        payment=payment.rec_name, party=payment.party.rec_name,
+                        field=field, message=message))
+        return NetsExportError(gettext(
+                'receivable_collection_nets.msg_journal_export',
+                journal=self.journal.rec_name, field=field, message=message))

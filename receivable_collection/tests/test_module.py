@@ -3,6 +3,7 @@
 # terms.
 "Module tests of receivable_collection."
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 from trytond.exceptions import UserError
@@ -117,6 +118,99 @@ class ReceivableCollectionTestCase(CompanyTestMixin, ModuleTestCase):
         with self.assertRaisesRegex(UserError, '"Window".*zero or more'):
             procedure.save()
 
+
+    def _file(self, data=b'BS002', direction='in', **values):
+        "Create a collection file."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        values.setdefault('filename', 'f.txt')
+        file = File(data=data, direction=direction, **values)
+        file.save()
+        return file
+
+    @with_transaction()
+    def test_file_digest_and_duplicate(self):
+        "A file is stored with its SHA-256; the same file again names the first."
+        company = create_company()
+        with set_company(company):
+            file = self._file(b'same bytes', filename='first.txt')
+            self.assertEqual(file.company, company)
+            self.assertEqual(file.state, 'draft')
+            self.assertEqual(file.digest, hashlib.sha256(b'same bytes').hexdigest())
+            with self.assertRaisesRegex(
+                    UserError,
+                    r'"second.txt" was already imported on .* as "first.txt" '
+                    r'\(ID %s\)' % file.id):
+                self._file(b'same bytes', filename='second.txt')
+
+    @with_transaction()
+    def test_file_duplicate_per_direction_and_company(self):
+        "The same bytes may go out once and come in once, per company."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        first = create_company(name="First")
+        second = create_company(name="Second")
+        with set_company(first):
+            self._file(b'bytes', 'in')
+            self._file(b'bytes', 'out')
+            with self.assertRaisesRegex(UserError, 'already exported'):
+                self._file(b'bytes', 'out')
+            with self.assertRaisesRegex(UserError, 'same content'):
+                File.create([
+                        {'data': b'twin', 'filename': 'a'},
+                        {'data': b'twin', 'filename': 'b'}])
+        with set_company(second):
+            self._file(b'bytes', 'in')
+
+    @with_transaction()
+    def test_file_copy_refused(self):
+        "A copy would store the same file twice."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        company = create_company()
+        with set_company(company):
+            file = self._file()
+            with self.assertRaisesRegex(UserError, 'cannot be copied'):
+                File.copy([file])
+
+    @with_transaction()
+    def test_file_workflow(self):
+        "Outgoing files go draft, waiting, done; incoming ones need a handler."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        company = create_company()
+        with set_company(company):
+            out = self._file(b'out', 'out')
+            File.wait([out])
+            self.assertEqual(out.state, 'waiting')
+            with self.assertRaisesRegex(UserError, 'left draft'):
+                File.write([out], {'data': b'changed'})
+            with self.assertRaisesRegex(UserError, 'draft or cancelled'):
+                File.delete([out])
+            File.do([out])
+            self.assertEqual(out.state, 'done')
+
+            incoming = self._file(b'in', 'in')
+            File.wait([incoming])
+            with self.assertRaisesRegex(UserError, 'No handler'):
+                File.do([incoming])
+            File.cancel([incoming])
+            self.assertEqual(incoming.state, 'cancelled')
+            File.delete([incoming])
+
+    @with_transaction()
+    def test_file_draft_data_rehashed(self):
+        "Changing a draft file's data changes its digest, still unique."
+        company = create_company()
+        with set_company(company):
+            file = self._file(b'one')
+            file.data = b'two'
+            file.save()
+            self.assertEqual(file.digest, hashlib.sha256(b'two').hexdigest())
+            other = self._file(b'three')
+            other.data = b'two'
+            with self.assertRaisesRegex(UserError, 'already imported or exported'):
+                other.save()
 
 
 del ModuleTestCase
