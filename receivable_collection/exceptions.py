@@ -27,3 +27,7 @@ class FileFormatError(UserError):
 
 class InterestError(UserError):
     "Interest cannot be computed or posted."
+
+
+class ClearingError(UserError):
+    "A payment cannot be cleared against a dunned invoice."
