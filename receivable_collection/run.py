@@ -356,7 +356,6 @@ class Message(ModelSQL, ModelView):
         "Send each customer one message per channel covering all its dunnings."
         pool = Pool()
         Email = pool.get('ir.email')
-        datamanager = Transaction().join(SMTPDataManager())
         messages, emails = [], []
         by_channel = defaultdict(list)
         for dunning in dunnings:
@@ -365,6 +364,11 @@ class Message(ModelSQL, ModelView):
             for channel in dunning.level.collection_channels:
                 if channel in {'email', 'letter'}:
                     by_channel[(dunning.party, channel)].append(dunning)
+        datamanager = None
+        if any(channel == 'email' for _, channel in by_channel):
+            # Strict: when the SMTP server cannot take the e-mails at commit,
+            # the whole run rolls back instead of recording them as sent.
+            datamanager = Transaction().join(SMTPDataManager(strict=True))
         for party, channel in sorted(
                 by_channel, key=lambda k: (k[0].rec_name, k[0].id, k[1])):
             message = cls(
@@ -386,7 +390,7 @@ class Message(ModelSQL, ModelView):
                 for message, email in emails])
         return messages
 
-    def _render(self, report_name, action_id=None):
+    def _render(self, report_name, action_id=None, **data):
         "Run a dunning report over the message's dunnings."
         pool = Pool()
         Report = pool.get(report_name, type='report')
@@ -394,7 +398,7 @@ class Message(ModelSQL, ModelView):
         with Transaction().set_context(language=language.code):
             return Report.execute(
                 [d.id for d in self.dunnings],
-                {'action_id': action_id, 'language': language})
+                {'action_id': action_id, 'language': language, **data})
 
     def _language(self):
         "The customer's language, else the server's."
@@ -432,11 +436,16 @@ class Message(ModelSQL, ModelView):
         return msg
 
     def _send_letter(self, datamanager):
-        "Render the customer's letter and keep it with its postal address."
+        "Render the customer's letter as PDF and keep it with its postal address."
         address = self.party.address_get()
         if not address:
             raise ValueError(gettext('receivable_collection.msg_run_warning_address'))
-        ext, content, _, title = self._render('account.dunning.letter')
+        pool = Pool()
+        Data = pool.get('ir.model.data')
+        ext, content, _, title = self._render(
+            'account.dunning.letter',
+            Data.get_id('receivable_collection', 'report_dunning_letter'),
+            letter=True)
         with Transaction().set_context(address_with_party=True):
             self.address = address.__class__(address.id).full_address
         self.subject = title
