@@ -33,9 +33,17 @@ collection_interest_journal = fields.Many2One(
     'account.journal', "Interest Journal",
     help="The journal interest charges are posted in.")
 
+collection_sms_url = fields.Char(
+    "SMS Provider URL",
+    help="The HTTP endpoint SMS reminders are posted to as JSON "
+    "(to, text, reference).")
+collection_sms_token = fields.Char(
+    "SMS Provider Token", help="Sent as a bearer token.")
+
 _COMPANY_FIELDS = {
     'collection_horizon', 'collection_tolerance',
-    'collection_interest_account', 'collection_interest_journal'}
+    'collection_interest_account', 'collection_interest_journal',
+    'collection_sms_url', 'collection_sms_token'}
 
 
 class Configuration(
@@ -47,6 +55,8 @@ class Configuration(
     collection_tolerance = fields.MultiValue(collection_tolerance)
     collection_interest_account = fields.MultiValue(collection_interest_account)
     collection_interest_journal = fields.MultiValue(collection_interest_journal)
+    collection_sms_url = fields.MultiValue(collection_sms_url)
+    collection_sms_token = fields.MultiValue(collection_sms_token)
 
     @classmethod
     def multivalue_model(cls, field):
@@ -77,6 +87,8 @@ class ConfigurationCompany(ModelSQL, CompanyValueMixin):
     collection_tolerance = collection_tolerance
     collection_interest_account = collection_interest_account
     collection_interest_journal = collection_interest_journal
+    collection_sms_url = collection_sms_url
+    collection_sms_token = collection_sms_token
 
     @classmethod
     def default_collection_horizon(cls):

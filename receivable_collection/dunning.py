@@ -162,6 +162,9 @@ class Level(metaclass=PoolMeta):
     collection_notice = fields.Boolean(
         "Announces Handover",
         help="The reminder of this level is the notice before handover.")
+    collection_sms = fields.Boolean(
+        "Send SMS", help="Also send the customer an SMS through the company's "
+        "SMS provider.")
     collection_interest = fields.Boolean(
         "Charge Interest",
         help="When this level is sent, the interest accrued since the due "
@@ -207,6 +210,8 @@ class Level(metaclass=PoolMeta):
             channels.append('email')
         if getattr(self, 'print_on_letter', False):
             channels.append('letter')
+        if self.collection_sms:
+            channels.append('sms')
         return tuple(channels)
 
     @property

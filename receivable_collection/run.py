@@ -4,6 +4,7 @@
 "The dunning run (Mahnlauf): decide, review, then send one message per customer."
 import mimetypes
 from collections import defaultdict
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formataddr
 
@@ -16,6 +17,7 @@ from trytond.sendmail import SMTPDataManager, send_message_transactional
 from trytond.transaction import Transaction
 
 from .exceptions import InterestError
+from .sms import SMSDataManager, sms_payload
 
 _DRAFT = {'readonly': Eval('state') != 'draft'}
 
@@ -290,6 +292,9 @@ class RunLine(ModelSQL, ModelView):
             if 'email' in channels and not party.contact_mechanism_get('email'):
                 warnings.append(gettext(
                         'receivable_collection.msg_run_warning_email'))
+            if 'sms' in channels and not party.contact_mechanism_get('mobile'):
+                warnings.append(gettext(
+                        'receivable_collection.msg_run_warning_mobile'))
             if 'letter' in channels and not party.address_get():
                 warnings.append(gettext(
                         'receivable_collection.msg_run_warning_address'))
@@ -324,6 +329,7 @@ class Message(ModelSQL, ModelView):
     channel = fields.Selection([
             ('email', "E-mail"),
             ('letter', "Letter"),
+            ('sms', "SMS"),
             ], "Channel", required=True, readonly=True)
     address = fields.Text("Sent To", readonly=True)
     subject = fields.Char("Subject", readonly=True)
@@ -362,20 +368,22 @@ class Message(ModelSQL, ModelView):
             if dunning.state != 'waiting':
                 continue
             for channel in dunning.level.collection_channels:
-                if channel in {'email', 'letter'}:
+                if channel in {'email', 'letter', 'sms'}:
                     by_channel[(dunning.party, channel)].append(dunning)
-        datamanager = None
+        managers = {}
         if any(channel == 'email' for _, channel in by_channel):
             # Strict: when the SMTP server cannot take the e-mails at commit,
             # the whole run rolls back instead of recording them as sent.
-            datamanager = Transaction().join(SMTPDataManager(strict=True))
+            managers['email'] = Transaction().join(SMTPDataManager(strict=True))
+        if any(channel == 'sms' for _, channel in by_channel):
+            managers['sms'] = cls._sms_manager(run.company)
         for party, channel in sorted(
                 by_channel, key=lambda k: (k[0].rec_name, k[0].id, k[1])):
             message = cls(
                 run=run, party=party, channel=channel,
                 dunnings=by_channel[(party, channel)])
             try:
-                email = getattr(message, f'_send_{channel}')(datamanager)
+                email = getattr(message, f'_send_{channel}')(managers.get(channel))
             except Exception as exception:  # one customer's error must not stop the run
                 message.state = 'failed'
                 message.error = str(exception)
@@ -434,6 +442,41 @@ class Message(ModelSQL, ModelView):
         self.document = content.encode('utf-8')
         self.document_name = f'{title}.{ext}'
         return msg
+
+    @classmethod
+    def _sms_manager(cls, company):
+        "The company's SMS provider, joined to the transaction, or None."
+        pool = Pool()
+        Configuration = pool.get('receivable.collection.configuration')
+        configuration = Configuration(1)
+        url = configuration.get_multivalue('collection_sms_url', company=company.id)
+        if not url:
+            return None
+        return Transaction().join(SMSDataManager(
+                url, configuration.get_multivalue(
+                    'collection_sms_token', company=company.id)))
+
+    def _send_sms(self, datamanager):
+        "Queue a short reminder; it is posted to the provider at commit."
+        if datamanager is None:
+            raise ValueError(gettext('receivable_collection.msg_run_no_sms_provider'))
+        mobile = self.party.contact_mechanism_get('mobile')
+        if not mobile or not mobile.value:
+            raise ValueError(gettext('receivable_collection.msg_run_warning_mobile'))
+        totals = defaultdict(Decimal)
+        for dunning in self.dunnings:
+            totals[dunning.second_currency] += dunning.amount_second_currency
+        amounts = ', '.join(
+            f"{amount} {currency.code}" for currency, amount in totals.items())
+        text = gettext(
+            'receivable_collection.msg_run_sms_text',
+            company=self.run.company.rec_name, count=len(self.dunnings),
+            amounts=amounts)
+        reference = f'dunning-run-{self.run.id}-{self.party.id}'
+        datamanager.put(sms_payload(mobile.value, text, reference))
+        self.address = mobile.value
+        self.subject = text
+        return None
 
     def _send_letter(self, datamanager):
         "Render the customer's letter as PDF and keep it with its postal address."

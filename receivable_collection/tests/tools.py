@@ -44,3 +44,46 @@ class SMTPSink:
     def stop(self):
         "Stop listening."
         self.controller.stop()
+
+
+class HTTPSink:
+    "An HTTP server on 127.0.0.1 that records JSON posts and answers a set status."
+
+    def __init__(self, status=200):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sink = self
+        self.status = status
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                sink.requests.append((self.path, dict(self.headers), json.loads(body)))
+                self.send_response(sink.status)
+                self.send_header('Content-Type', 'application/json')
+                self.end_headers()
+                self.wfile.write(b'{}')
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        "The URL to post to."
+        return f'http://127.0.0.1:{self.server.server_address[1]}/sms'
+
+    def start(self):
+        "Serve in a thread."
+        self.thread.start()
+        return self
+
+    def stop(self):
+        "Stop serving."
+        self.server.shutdown()
+        self.server.server_close()
