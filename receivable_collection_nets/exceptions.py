@@ -2,6 +2,7 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Errors raised by the Nets module."
+from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 from trytond.modules.account_payment.exceptions import ProcessError
 
@@ -16,3 +17,7 @@ class NetsMandateError(ValidationError):
 
 class NetsExportError(ProcessError):
     "Payments cannot be written to a Nets delivery."
+
+
+class NetsImportError(UserError):
+    "A Nets reply cannot be imported."

@@ -2,12 +2,17 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Nets Betalingsservice mandates: who may be collected under which agreement."
+from collections import defaultdict
+
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .betalingsservice import normalise_customer_number
+from .betalingsservice.replies import CANCELLED
 from .exceptions import NetsMandateError
 
 # Nets' mandate numbers have 9 digits (0601 BS042 positions 043-051).
@@ -181,6 +186,119 @@ class Mandate(Workflow, ModelSQL, ModelView):
                     raise AccessError(gettext(
                             'receivable_collection_nets.msg_mandate_delete_active',
                             mandate=mandate.rec_name))
+
+    @classmethod
+    def nets_journals(cls, company, events):
+        "Map (PBS number, debtor group) of the reply events to the company's journals."
+        pool = Pool()
+        Journal = pool.get('account.payment.journal')
+        journals = Journal.search([
+                ('company', '=', company.id),
+                ('process_method', '=', 'nets_bs'),
+                ('nets_creditor_number', 'in', list({e.pbs_number for e in events})),
+                ], order=[('id', 'ASC')])
+        result = defaultdict(list)
+        for journal in journals:
+            group = journal.nets_debtor_group
+            if group and group.isdigit():
+                result[(journal.nets_creditor_number, int(group))].append(journal)
+        return result
+
+    @classmethod
+    def nets_find(cls, journals, customer_numbers):
+        """Map (journal, customer number) to the mandates with that number.
+
+        Customer numbers are compared without blanks and leading zeros, as Nets
+        returns them right-aligned with zeros (spec section 1)."""
+        customer_numbers = set(filter(None, customer_numbers))
+        if not journals or not customer_numbers:
+            return {}
+        mandates = cls.search([
+                ('journal', 'in', [j.id for j in journals]),
+                ['OR',
+                    ('customer_number', 'in', list(customer_numbers)),
+                    ('customer_number', 'like', '0%'),
+                    ],
+                ], order=[('id', 'ASC')])
+        result = defaultdict(list)
+        for mandate in mandates:
+            number = normalise_customer_number(mandate.customer_number)
+            if number in customer_numbers:
+                result[(mandate.journal, number)].append(mandate)
+        return result
+
+    @classmethod
+    def nets_plan_0603(cls, company, changes, today):
+        """Match the 0603 changes to mandates without changing anything.
+
+        Return the plan for nets_apply_0603 and the problems as (line, text)."""
+        journals = cls.nets_journals(company, changes)
+        found = cls.nets_find(
+            {j for js in journals.values() for j in js},
+            {c.customer_number for c in changes})
+        mandates = [m for ms in found.values() for m in ms]
+        cls.lock(mandates)
+        state = {m: m.state for m in mandates}
+        values = defaultdict(dict)
+        problems = []
+        for change in changes:
+            if change.is_card_agreement:
+                # an e-indbetalingskort agreement, not a direct-debit mandate
+                continue
+            key = (change.pbs_number, change.debtor_group)
+            if key not in journals:
+                problems.append((change.line, gettext(
+                            'receivable_collection_nets.msg_reply_no_journal',
+                            pbs=change.pbs_number, group=change.debtor_group)))
+                continue
+            key_mandates = [
+                m for j in journals[key]
+                for m in found.get((j, change.customer_number), [])]
+            if not key_mandates:
+                problems.append((change.line, gettext(
+                            'receivable_collection_nets.msg_reply_unknown_customer',
+                            customer=change.raw_customer_number.strip(),
+                            pbs=change.pbs_number, group=change.debtor_group)))
+                continue
+            if change.status == CANCELLED:
+                for mandate in key_mandates:
+                    if state[mandate] != 'cancelled':
+                        values[mandate]['end_date'] = change.end_date or today
+                        state[mandate] = 'cancelled'
+                continue
+            open_mandates = [m for m in key_mandates if state[m] != 'cancelled']
+            if not open_mandates:
+                problems.append((change.line, gettext(
+                            'receivable_collection_nets.msg_0603_mandate_cancelled',
+                            mandate=key_mandates[0].rec_name)))
+                continue
+            for mandate in open_mandates:
+                values[mandate].update({
+                        'mandate_number': change.mandate_number,
+                        'start_date': change.start_date,
+                        'end_date': change.end_date,
+                        })
+                state[mandate] = 'active'
+        return (values, state), problems
+
+    @classmethod
+    def nets_apply_0603(cls, plan):
+        "Write the numbers and dates of the plan, then activate and cancel."
+        values, state = plan
+        to_activate = [
+            m for m in values if m.state == 'requested' and state[m] == 'active']
+        to_cancel = [
+            m for m in values if m.state != 'cancelled' and state[m] == 'cancelled']
+        args = []
+        for mandate, mandate_values in values.items():
+            if any(getattr(mandate, k) != v for k, v in mandate_values.items()):
+                args.extend(([mandate], mandate_values))
+        if args:
+            cls.write(*args)
+        if to_activate:
+            cls.activate(to_activate)
+        if to_cancel:
+            cls.cancel(to_cancel)
 
     @classmethod
     @ModelView.button

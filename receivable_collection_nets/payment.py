@@ -21,6 +21,7 @@ from .betalingsservice import (
     FormatError,
     build_0601,
 )
+from .betalingsservice.replies import CANCELLED, COMPLETED, REJECTED, REVERSED
 from .exceptions import NetsAgreementError, NetsExportError
 
 _NETS = Eval('process_method') == 'nets_bs'
@@ -40,6 +41,13 @@ DELIVERY_ID_DIGITS = 10
 NETS_CURRENCY = 'DKK'
 # sections whose collections need the debtor's name and address (BS022)
 NETS_DEBTOR_SECTIONS = {'0117', '0118'}
+# 0602 status -> (payment states it applies to, transition, resulting state)
+NETS_REPLY_TRANSITIONS = {
+    COMPLETED: ({'processing'}, 'succeed', 'succeeded'),
+    REJECTED: ({'processing'}, 'fail', 'failed'),
+    CANCELLED: ({'processing'}, 'fail', 'failed'),
+    REVERSED: ({'processing', 'succeeded'}, 'fail', 'failed'),
+    }
 
 
 class Journal(metaclass=PoolMeta):
@@ -127,10 +135,168 @@ class Payment(metaclass=PoolMeta):
     "Payments collected through Nets Betalingsservice."
     __name__ = 'account.payment'
 
+    nets_status = fields.Selection([
+            (None, ''),
+            (COMPLETED, "Completed"),
+            (REJECTED, "Rejected"),
+            (CANCELLED, "Cancelled"),
+            (REVERSED, "Reversed"),
+            ], "Nets Status", readonly=True, sort=False,
+        states={
+            'invisible': Eval('process_method') != 'nets_bs',
+            },
+        help="What Nets last reported on the collection (delivery 0602).")
+    nets_reason = fields.Char(
+        "Nets Reason", readonly=True,
+        states={
+            'invisible': ~Eval('nets_reason'),
+            },
+        help="The transaction code and meaning of the last Nets report.")
+
+    @classmethod
+    def copy(cls, payments, default=None):
+        "A copy has no Nets report."
+        default = default.copy() if default is not None else {}
+        default.setdefault('nets_status', None)
+        default.setdefault('nets_reason', None)
+        return super().copy(payments, default=default)
+
     @classmethod
     def process_method_with_group(cls):
         "Nets payments are processed as a group: one delivery per group."
         return super().process_method_with_group() + ['nets_bs']
+
+    @classmethod
+    def nets_plan_0602(cls, company, events):
+        """Match the 0602 events to the collections without changing anything.
+
+        A collection is the payments of one group merged into one 0601 record:
+        same journal, party (through the mandate of the customer number) and
+        date, and their amounts add up to the event's amount.
+        Return the plan for nets_apply_0602 and the problems as (line, text)."""
+        pool = Pool()
+        Mandate = pool.get('receivable.collection.nets.mandate')
+        journals = Mandate.nets_journals(company, events)
+        found = Mandate.nets_find(
+            {j for js in journals.values() for j in js},
+            {e.customer_number for e in events})
+        mandates = [m for ms in found.values() for m in ms]
+        payments = []
+        dates = list({e.payment_date for e in events if e.payment_date})
+        if mandates and dates:
+            payments = cls.search([
+                    ('company', '=', company.id),
+                    ('kind', '=', 'receivable'),
+                    ('journal', 'in', list({m.journal.id for m in mandates})),
+                    ('party', 'in', list({m.party.id for m in mandates})),
+                    ('date', 'in', dates),
+                    ('state', 'in', ['processing', 'succeeded', 'failed']),
+                    ], order=[('group', 'ASC'), ('id', 'ASC')])
+            cls.lock(payments)
+        collections = defaultdict(lambda: defaultdict(list))
+        for payment in payments:
+            collections[(payment.journal, payment.party, payment.date)][
+                payment.group].append(payment)
+        state = {p: (p.state, p.nets_status) for p in payments}
+        transitions = defaultdict(list)
+        reasons = {}
+        problems = []
+        for event in events:
+            problem = cls._nets_check_event(event)
+            if problem:
+                problems.append((event.line, problem))
+                continue
+            key = (event.pbs_number, event.debtor_group)
+            if key not in journals:
+                problems.append((event.line, gettext(
+                            'receivable_collection_nets.msg_reply_no_journal',
+                            pbs=event.pbs_number, group=event.debtor_group)))
+                continue
+            key_mandates = [
+                m for j in journals[key]
+                for m in found.get((j, event.customer_number), [])]
+            if not key_mandates:
+                problems.append((event.line, gettext(
+                            'receivable_collection_nets.msg_reply_unknown_customer',
+                            customer=event.raw_customer_number.strip(),
+                            pbs=event.pbs_number, group=event.debtor_group)))
+                continue
+            groups = {}
+            for mandate in key_mandates:
+                groups.update(collections.get(
+                        (mandate.journal, mandate.party, event.payment_date), {}))
+            sources, transition, target = NETS_REPLY_TRANSITIONS[event.status]
+            open_, done, amounts = None, None, []
+            for group_payments in groups.values():
+                states = {state[p] for p in group_payments}
+                amount = sum(p.amount for p in group_payments)
+                if all(s in sources for s, _ in states):
+                    amounts.append(amount)
+                    if amount == event.amount and open_ is None:
+                        open_ = group_payments
+                elif states == {(target, event.status)} and amount == event.amount:
+                    done = group_payments
+            if open_ is not None:
+                for payment in open_:
+                    if state[payment][0] != target:
+                        transitions[payment].append(transition)
+                    state[payment] = (target, event.status)
+                    reasons[payment] = (
+                        f'{event.transaction_code} {event.meaning}')
+            elif done is not None:
+                # already applied from an earlier delivery
+                continue
+            elif amounts:
+                lang = pool.get('ir.lang').get()
+                problems.append((event.line, gettext(
+                            'receivable_collection_nets.msg_0602_amount',
+                            amount=lang.format_number(event.amount, digits=2),
+                            amounts=', '.join(
+                                lang.format_number(a, digits=2) for a in amounts),
+                            customer=event.raw_customer_number.strip())))
+            else:
+                problems.append((event.line, gettext(
+                            'receivable_collection_nets.msg_0602_no_collection',
+                            customer=event.raw_customer_number.strip(),
+                            date=event.payment_date,
+                            code=event.transaction_code,
+                            status=event.meaning)))
+        return (transitions, state, reasons), problems
+
+    @classmethod
+    def _nets_check_event(cls, event):
+        "Return the problem of a 0602 event that cannot be a collection, if any."
+        if event.sign_code != 1:
+            return gettext(
+                'receivable_collection_nets.msg_0602_sign_code',
+                sign=event.sign_code)
+        if not event.payment_date:
+            return gettext('receivable_collection_nets.msg_0602_no_date')
+        if event.status == COMPLETED and event.paid_amount != event.amount:
+            return gettext(
+                'receivable_collection_nets.msg_0602_paid_amount',
+                paid=event.paid_amount, amount=event.amount)
+
+    @classmethod
+    def nets_apply_0602(cls, plan):
+        "Record the Nets status and reason, then succeed and fail the payments."
+        transitions, state, reasons = plan
+        args = []
+        for payment, reason in reasons.items():
+            status = state[payment][1]
+            if (payment.nets_status, payment.nets_reason) != (status, reason):
+                args.extend(([payment], {
+                            'nets_status': status,
+                            'nets_reason': reason,
+                            }))
+        to_succeed = [p for p, t in transitions.items() if 'succeed' in t]
+        to_fail = [p for p, t in transitions.items() if t[-1] == 'fail']
+        if args:
+            cls.write(*args)
+        if to_succeed:
+            cls.succeed(to_succeed)
+        if to_fail:
+            cls.fail(to_fail)
 
     @property
     def nets_invoice(self):

@@ -16,9 +16,42 @@ from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from receivable_collection_nets.betalingsservice import (
     Collection,
     DebtorAddress,
+    DeliveryStart,
+    MandateEvent,
     NotificationText,
+    PaymentEvent,
+    ReplySectionStart,
     parse,
+    render,
+    with_totals,
 )
+
+PBS, GROUP = '87654321', 1
+
+
+def reply(delivery_type, section, events, delivery_id=1):
+    "Render a Nets reply delivery holding the events in one section."
+    created = dt.date(2026, 2, 2)
+    return render(with_totals([
+                DeliveryStart('12345678', 'BS1', delivery_type, delivery_id, created),
+                ReplySectionStart(PBS, section, GROUP, 'TRYTON', created),
+                *events]))
+
+
+def payment_event(code, customer, amount, date, paid=None):
+    "A 0602 event for the collection of customer on date."
+    amount = Decimal(amount)
+    if paid is None:
+        paid = amount if code in {'0236', '0239'} else Decimal(0)
+    return PaymentEvent(
+        PBS, code, GROUP, customer.rjust(15, '0'), '000000001', date, 1,
+        amount, '', None, None, Decimal(paid))
+
+
+def mandate_event(code, customer, number, start, end=None):
+    "A 0603 event for the mandate of customer."
+    return MandateEvent(
+        PBS, code, GROUP, customer.rjust(15, '0'), number, start, end)
 
 
 class ReceivableCollectionNetsTestCase(CompanyTestMixin, ModuleTestCase):
@@ -339,6 +372,163 @@ class ReceivableCollectionNetsTestCase(CompanyTestMixin, ModuleTestCase):
                 journal, party, '10.00', Date.today() + dt.timedelta(days=1))
             with self.assertRaisesRegex(UserError, '0000000001.*already used'):
                 self._process([payment])
+
+    def _import(self, format, data, filename='reply.txt'):
+        "Store an incoming file and process it as an accountant does."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        file = File(direction='in', format=format, filename=filename, data=data)
+        file.save()
+        File.wait([file])
+        File.do([file])
+        return file
+
+    def _processing(self):
+        "Two parties with mandates and their payments processed to Nets."
+        pool = Pool()
+        Date = pool.get('ir.date')
+        journal = self._journal()
+        journal.save()
+        first, second = self._party("First"), self._party("Second")
+        self._mandate(first, journal, 'C-1', '1')
+        self._mandate(second, journal, 'C-2', '2')
+        day = Date.today() + dt.timedelta(days=10)
+        payments = [
+            self._payment(journal, first, '100.00', day),
+            self._payment(journal, first, '20.50', day),
+            self._payment(journal, second, '10.00', day),
+            ]
+        self._process(payments)
+        return journal, day, payments
+
+    @with_transaction()
+    def test_import_0602(self):
+        "A completed collection succeeds its payments, a rejected one fails them."
+        company = self._company()
+        with set_company(company):
+            journal, day, payments = self._processing()
+            file = self._import('nets_0602', reply('0602', '0211', [
+                        payment_event('0236', 'C-1', '120.50', day),
+                        payment_event('0237', 'C-2', '10.00', day),
+                        ]))
+            self.assertEqual(file.state, 'done')
+            self.assertEqual(file.delivery_id, '0000000001')
+            self.assertFalse(file.errors)
+            self.assertEqual(
+                [(p.state, p.nets_status) for p in payments],
+                [('succeeded', 'completed')] * 2 + [('failed', 'rejected')])
+            self.assertEqual(payments[2].nets_reason, '0237 rejected by debtor')
+
+    @with_transaction()
+    def test_import_0602_reversed(self):
+        "A charge-back fails a succeeded payment; an event already applied is skipped."
+        company = self._company()
+        with set_company(company):
+            journal, day, payments = self._processing()
+            completed = payment_event('0236', 'C-2', '10.00', day)
+            self._import('nets_0602', reply('0602', '0211', [completed]))
+            self.assertEqual(payments[2].state, 'succeeded')
+            self._import('nets_0602', reply('0602', '0211', [
+                        completed,
+                        payment_event('0239', 'C-2', '10.00', day),
+                        ], delivery_id=2))
+            self.assertEqual(
+                (payments[2].state, payments[2].nets_status), ('failed', 'reversed'))
+            self.assertEqual(payments[0].state, 'processing')
+
+    @with_transaction()
+    def test_import_0602_refused_whole(self):
+        "Unknown customers and other amounts refuse the file, listing every line."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        company = self._company()
+        with set_company(company):
+            journal, day, payments = self._processing()
+            file = File(
+                direction='in', format='nets_0602', filename='bad.txt',
+                data=reply('0602', '0211', [
+                        payment_event('0236', 'C-2', '10.00', day),
+                        payment_event('0236', 'C-9', '5.00', day),
+                        payment_event('0237', '0C-1', '120.00', day),
+                        ]))
+            file.save()
+            File.wait([file])
+            with self.assertRaisesRegex(
+                    UserError, r'(?s)"bad.txt" was not imported: 2 line.*'
+                    r'line 4: unknown customer number "000000000000C-9".*'
+                    r'line 5: the amount 120.00 .*differs .*120.50'):
+                File.do([file])
+            self.assertEqual(file.state, 'waiting')
+            self.assertEqual({p.state for p in payments}, {'processing'})
+            self.assertEqual({p.nets_status for p in payments}, {None})
+
+    @with_transaction()
+    def test_import_0602_same_delivery_refused(self):
+        "The same Nets delivery in other bytes is refused naming the earlier file."
+        company = self._company()
+        with set_company(company):
+            journal, day, payments = self._processing()
+            data = reply('0602', '0211', [payment_event('0236', 'C-2', '10.00', day)])
+            self._import('nets_0602', data, 'first.txt')
+            with self.assertRaisesRegex(
+                    UserError, r'"second.txt" holds Nets delivery 0000000001 '
+                    r'of data supplier 12345678, already imported from file "first.txt"'):
+                self._import('nets_0602', data.replace(b'\r\n', b'\n'), 'second.txt')
+
+    @with_transaction()
+    def test_import_0602_format_error(self):
+        "A file that breaks the format is refused naming file, line and field."
+        company = self._company()
+        with set_company(company):
+            data = bytearray(reply('0602', '0211', [
+                        payment_event('0236', 'C-1', '1.00', dt.date(2026, 2, 2))]))
+            data[130 * 2 + 49:130 * 2 + 55] = b'310226'
+            with self.assertRaisesRegex(
+                    UserError, r'"broken.txt" cannot be read: line 3, '
+                    r'field "payment date" \(positions 050-055\)'):
+                self._import('nets_0602', bytes(data), 'broken.txt')
+
+    @with_transaction()
+    def test_import_0603(self):
+        "A registered mandate activates the request, a cancelled one ends it."
+        pool = Pool()
+        Mandate = pool.get('receivable.collection.nets.mandate')
+        company = self._company()
+        with set_company(company):
+            journal = self._journal()
+            journal.save()
+            requested = Mandate(
+                party=self._party("New"), journal=journal, customer_number='C-1')
+            requested.save()
+            ending = self._mandate(self._party("Old"), journal, 'C-2', '2')
+            start, end = dt.date(2026, 2, 5), dt.date(2026, 3, 1)
+            file = self._import('nets_0603', reply('0603', '0212', [
+                        mandate_event('0231', 'C-1', '000000007', start),
+                        mandate_event('0232', 'C-2', '000000002', None, end),
+                        mandate_event('0231', 'C-3', '999999999', start),
+                        ]))
+            self.assertEqual(file.state, 'done')
+            self.assertEqual(
+                (requested.state, requested.mandate_number, requested.start_date),
+                ('active', '000000007', start))
+            self.assertEqual((ending.state, ending.end_date), ('cancelled', end))
+
+    @with_transaction()
+    def test_import_0603_unknown_customer(self):
+        "A mandate of a customer number without party is refused with its line."
+        company = self._company()
+        with set_company(company):
+            journal = self._journal()
+            journal.save()
+            mandate = self._mandate(self._party("Known"), journal, 'C-1', '1')
+            with self.assertRaisesRegex(
+                    UserError, r'line 4: unknown customer number "000000000000C-5"'):
+                self._import('nets_0603', reply('0603', '0212', [
+                            mandate_event(
+                                '0232', 'C-1', '000000001', None, dt.date(2026, 3, 1)),
+                            mandate_event('0231', 'C-5', '000000005', None),
+                            ]))
+            self.assertEqual((mandate.state, mandate.end_date), ('active', None))
 
 
 del ModuleTestCase
