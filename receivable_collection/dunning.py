@@ -51,6 +51,12 @@ class Procedure(metaclass=PoolMeta):
     collection_interest_margin_b2c = fields.Numeric(
         "Margin for Consumers", digits=(16, 2),
         help="Percentage points on top of the reference rate for the others.")
+    collection_interest_from = fields.Selection([
+            ('due_date', "Due Date"),
+            ('default_date', "Default Date"),
+            ], "Interest From", required=True,
+        help="Interest runs from the due date, or from the reminder of the "
+        "level that puts the customer in default (e.g. §286 BGB).")
     collection_interest_day_count = fields.Selection(
         [(c, c) for c in rules.DAY_COUNTS], "Day Count", required=True)
     collection_notice_days = fields.Integer(
@@ -62,6 +68,11 @@ class Procedure(metaclass=PoolMeta):
     def default_collection_day_basis(cls):
         "Count from the due date, as the law presets do."
         return 'maturity_date'
+
+    @classmethod
+    def default_collection_interest_from(cls):
+        "From the due date, as most presets say."
+        return 'due_date'
 
     @classmethod
     def default_collection_interest_day_count(cls):
@@ -162,6 +173,12 @@ class Level(metaclass=PoolMeta):
     collection_notice = fields.Boolean(
         "Announces Handover",
         help="The reminder of this level is the notice before handover.")
+    collection_sets_default = fields.Boolean(
+        "Puts in Default",
+        help="The reminder of this level puts the customer in default: "
+        "interest from the default date runs from when it was sent.")
+    collection_channels_text = fields.Function(
+        fields.Char("Channels"), 'get_collection_channels_text')
     collection_sms = fields.Boolean(
         "Send SMS", help="Also send the customer an SMS through the company's "
         "SMS provider.")
@@ -199,6 +216,10 @@ class Level(metaclass=PoolMeta):
                             level=level.rec_name,
                             field=getattr(cls, name).string, value=value))
         Procedure.check_collection_levels(list({level.procedure for level in levels}))
+
+    def get_collection_channels_text(self, name):
+        "The channels, for lists."
+        return ', '.join(self.collection_channels)
 
     @property
     def collection_channels(self):

@@ -14,6 +14,12 @@ from . import dunning_rules as rules
 from .exceptions import InterestError
 
 
+def _pct(value):
+    "A rate without trailing zeros, whatever the database returned: 10.27."
+    text = format(value.normalize(), 'f')
+    return text if '.' in text else f'{text}.00'
+
+
 class Rate(ModelSQL, ModelView):
     "A reference rate (central bank, statutory) valid from a date on."
     __name__ = 'receivable.collection.interest.rate'
@@ -104,8 +110,14 @@ class DunningInterest(ModelSQL, ModelView):
         if not procedure.collection_interest_reference:
             return None
         line = dunning.line
-        start = max(
-            [line.maturity_date] + [i.date_to for i in dunning.collection_interests])
+        basis = line.maturity_date
+        if procedure.collection_interest_from == 'default_date':
+            defaults = [r.date for r in dunning.collection_reminders
+                if r.level.collection_sets_default]
+            if not defaults:
+                return None
+            basis = min(defaults)
+        start = max([basis] + [i.date_to for i in dunning.collection_interests])
         if date <= start:
             return None
         b2b = bool(line.party.tax_identifier)
@@ -126,7 +138,7 @@ class DunningInterest(ModelSQL, ModelView):
             return None
         detail = '\n'.join(
             f"{s.date_from} – {s.date_to}: {s.days} days × {s.principal} × "
-            f"{s.rate} % ({s.reference_rate} + {margin})"
+            f"{_pct(s.rate)} % ({_pct(s.reference_rate)} + {_pct(margin)})"
             for s in result.segments)
         return cls(
             dunning=dunning, date_from=start, date_to=date, currency=currency,

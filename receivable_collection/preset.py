@@ -103,6 +103,7 @@ class LoadPreset(Wizard):
                 overdue=dt.timedelta(days=rule.days_overdue),
                 collection_window=rule.max_window,
                 collection_notice=rule.notice,
+                collection_sets_default=rule.sets_default,
                 collection_handover=rule.handover)
             if 'print_on_letter' in Level._fields:
                 level.print_on_letter = 'letter' in rule.channels
@@ -123,7 +124,10 @@ class LoadPreset(Wizard):
             collection_interest_reference=interest.reference,
             collection_interest_margin_b2b=interest.margin_b2b,
             collection_interest_margin_b2c=interest.margin_b2c,
-            collection_interest_day_count=interest.day_count)
+            collection_interest_day_count=interest.day_count,
+            collection_interest_from=(
+                'default_date' if interest.accrues_from == 'default_date'
+                else 'due_date'))
         procedure.save()
         Rate.load_preset_rates(interest.reference)
         return procedure
