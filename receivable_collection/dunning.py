@@ -512,6 +512,22 @@ class Fee(metaclass=PoolMeta):
     "Dunning fee that is not charged once the procedure's cap is reached."
     __name__ = 'account.dunning.fee'
 
+    @classmethod
+    def validate_fields(cls, fees, field_names):
+        "Refuse a fee that would pay the customer instead of charging him."
+        super().validate_fields(fees, field_names)
+        for fee in fees:
+            value, name = None, None
+            if fee.compute_method == 'percentage' and (fee.percentage or 0) < 0:
+                value, name = fee.percentage, cls.percentage.string
+            elif fee.compute_method == 'list_price' and fee.product \
+                    and (fee.product.list_price or 0) < 0:
+                value, name = fee.product.list_price, "List Price"
+            if name:
+                raise DunningLevelError(gettext(
+                        'receivable_collection.msg_dunning_fee_negative',
+                        fee=fee.rec_name, field=name, value=value))
+
     def get_amount(self, dunning):
         "Nothing when the fee is waived for the dunning."
         amount, currency = super().get_amount(dunning)

@@ -132,7 +132,7 @@ class DunningInterest(ModelSQL, ModelView):
             raise InterestError(gettext(
                     'receivable_collection.msg_interest_rate_missing',
                     reference=error.key, date=error.date.isoformat(),
-                    line=line.rec_name)) from error
+                    line=(line.move.origin or line.move).rec_name)) from error
         amount = currency.round(result.total)
         if not amount:
             return None

@@ -212,5 +212,26 @@ class ReceivableCollectionTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaisesRegex(UserError, 'already imported or exported'):
                 other.save()
 
+    @with_transaction()
+    def test_negative_fee_refused(self):
+        "A dunning fee of a negative percentage is refused, naming the field."
+        pool = Pool()
+        Fee = pool.get('account.dunning.fee')
+        Journal = pool.get('account.journal')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        unit, = Uom.search([('name', '=', 'Unit')])
+        with set_company(create_company()):
+            template = Template(name="Fee", type='service', default_uom=unit,
+                list_price=Decimal(10))
+            template.save()
+            product = pool.get('product.product')(template=template)
+            product.save()
+            journal = Journal(name="Fees", type='revenue')
+            journal.save()
+            fee = Fee(name="Fee", product=product, journal=journal,
+                compute_method='percentage', percentage=Decimal('-0.05'))
+            with self.assertRaisesRegex(UserError, '"Percentage".*zero or more'):
+                fee.save()
 
 del ModuleTestCase
