@@ -11,7 +11,7 @@ from email.utils import formataddr
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.sendmail import SMTPDataManager, send_message_transactional
 from trytond.transaction import Transaction
@@ -216,6 +216,45 @@ class Run(Workflow, ModelSQL, ModelView):
         cls.review(runs)
         cls.process([r for r in runs if r.procedures[0].collection_unattended])
         return runs
+
+
+class ProcessDunning(metaclass=PoolMeta):
+    """Tryton's Process Dunning wizard, sending like a dunning run.
+
+    The selected dunnings are processed in a run of their company and date,
+    so each customer gets one e-mail (not one per line) and every message is
+    logged; Tryton's per-dunning e-mail step is left out.
+    """
+    __name__ = 'account.dunning.process'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        if 'send_email' in cls._actions:
+            cls._actions.remove('send_email')
+
+    def transition_process(self):
+        "Process the selected dunnings through one run per company."
+        pool = Pool()
+        Run = pool.get('receivable.collection.dunning.run')
+        Line = pool.get('receivable.collection.dunning.run.line')
+        Date = pool.get('ir.date')
+        dunnings = [
+            d for d in self.records if d.state == 'draft' and not d.blocked
+            and d.collection_status in {None, 'send'}]
+        by_company = defaultdict(list)
+        for dunning in dunnings:
+            by_company[dunning.company].append(dunning)
+        runs = []
+        for company, c_dunnings in by_company.items():
+            with Transaction().set_context(company=company.id):
+                date = Transaction().context.get('dunning_date') or Date.today()
+            runs.append(Run(company=company, date=date, state='reviewed', lines=[
+                        Line(line=d.line, party=d.party, dunning=d, level=d.level,
+                            status='send') for d in c_dunnings]))
+        Run.save(runs)
+        Run.process(runs)
+        return self.next_state('process')
 
 
 class RunProcedure(ModelSQL):
