@@ -269,7 +269,24 @@ class RunProcedure(ModelSQL):
         ondelete='CASCADE')
 
 
-class RunLine(ModelSQL, ModelView):
+class _RunCompanyMixin:
+    "Records of a run, in the run's company (for the company rule)."
+    __slots__ = ()
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_company', searcher='search_company')
+
+    def get_company(self, name):
+        "The company of the run."
+        return self.run.company.id
+
+    @classmethod
+    def search_company(cls, name, clause):
+        "Search on the run's company."
+        return [('run.company',) + tuple(clause[1:])]
+
+
+class RunLine(_RunCompanyMixin, ModelSQL, ModelView):
     "What a dunning run decided for one overdue line, with its warnings."
     __name__ = 'receivable.collection.dunning.run.line'
 
@@ -287,9 +304,6 @@ class RunLine(ModelSQL, ModelView):
     note = fields.Char("Note", readonly=True)
     warnings = fields.Text("Warnings", readonly=True)
     amount = fields.Function(fields.Numeric("Amount", digits=(16, 2)), 'get_amount')
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def __setup__(cls):
@@ -299,15 +313,6 @@ class RunLine(ModelSQL, ModelView):
     def get_amount(self, name):
         "The open amount of the line."
         return self.line.debit - self.line.credit
-
-    def get_company(self, name):
-        "The company of the run."
-        return self.run.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the run's company."
-        return [('run.company',) + tuple(clause[1:])]
 
     @classmethod
     def check(cls, lines):
@@ -355,7 +360,7 @@ class RunLine(ModelSQL, ModelView):
         cls.save(lines)
 
 
-class Message(ModelSQL, ModelView):
+class Message(_RunCompanyMixin, ModelSQL, ModelView):
     "What one dunning run sent one customer by one channel, to which address."
     __name__ = 'receivable.collection.dunning.message'
 
@@ -383,18 +388,6 @@ class Message(ModelSQL, ModelView):
             ('failed', "Failed"),
             ], "State", required=True, readonly=True)
     error = fields.Text("Error", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
-
-    def get_company(self, name):
-        "The company of the run."
-        return self.run.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the run's company."
-        return [('run.company',) + tuple(clause[1:])]
 
     @classmethod
     def send_for(cls, run, dunnings):
