@@ -227,6 +227,27 @@ class Mandate(Workflow, ModelSQL, ModelView):
                 result[(mandate.journal, number)].append(mandate)
         return result
 
+    @staticmethod
+    def nets_named_by(record, journals, found):
+        """The mandates a reply record names by PBS number, group and customer.
+
+        Return (mandates, None), or ([], the problem naming what is unknown).
+        """
+        key = (record.pbs_number, record.debtor_group)
+        if key not in journals:
+            return [], gettext(
+                'receivable_collection_nets.msg_reply_no_journal',
+                pbs=record.pbs_number, group=record.debtor_group)
+        mandates = [
+            m for j in journals[key]
+            for m in found.get((j, record.customer_number), [])]
+        if not mandates:
+            return [], gettext(
+                'receivable_collection_nets.msg_reply_unknown_customer',
+                customer=record.raw_customer_number.strip(),
+                pbs=record.pbs_number, group=record.debtor_group)
+        return mandates, None
+
     @classmethod
     def nets_plan_0603(cls, company, changes, today):
         """Match the 0603 changes to mandates without changing anything.
@@ -245,20 +266,9 @@ class Mandate(Workflow, ModelSQL, ModelView):
             if change.is_card_agreement:
                 # an e-indbetalingskort agreement, not a direct-debit mandate
                 continue
-            key = (change.pbs_number, change.debtor_group)
-            if key not in journals:
-                problems.append((change.line, gettext(
-                            'receivable_collection_nets.msg_reply_no_journal',
-                            pbs=change.pbs_number, group=change.debtor_group)))
-                continue
-            key_mandates = [
-                m for j in journals[key]
-                for m in found.get((j, change.customer_number), [])]
-            if not key_mandates:
-                problems.append((change.line, gettext(
-                            'receivable_collection_nets.msg_reply_unknown_customer',
-                            customer=change.raw_customer_number.strip(),
-                            pbs=change.pbs_number, group=change.debtor_group)))
+            key_mandates, problem = cls.nets_named_by(change, journals, found)
+            if problem:
+                problems.append((change.line, problem))
                 continue
             if change.status == CANCELLED:
                 for mandate in key_mandates:

@@ -206,20 +206,9 @@ class Payment(metaclass=PoolMeta):
             if problem:
                 problems.append((event.line, problem))
                 continue
-            key = (event.pbs_number, event.debtor_group)
-            if key not in journals:
-                problems.append((event.line, gettext(
-                            'receivable_collection_nets.msg_reply_no_journal',
-                            pbs=event.pbs_number, group=event.debtor_group)))
-                continue
-            key_mandates = [
-                m for j in journals[key]
-                for m in found.get((j, event.customer_number), [])]
-            if not key_mandates:
-                problems.append((event.line, gettext(
-                            'receivable_collection_nets.msg_reply_unknown_customer',
-                            customer=event.raw_customer_number.strip(),
-                            pbs=event.pbs_number, group=event.debtor_group)))
+            key_mandates, problem = Mandate.nets_named_by(event, journals, found)
+            if problem:
+                problems.append((event.line, problem))
                 continue
             groups = {}
             for mandate in key_mandates:
