@@ -430,15 +430,20 @@ class Dunning(metaclass=PoolMeta):
         return abs(self.line.amount_currency or self.line.debit - self.line.credit) >= minimum
 
     @classmethod
+    def collection_to_send(cls, dunnings):
+        "The dunnings a run decided to send: draft, not blocked, status to send."
+        return [
+            d for d in dunnings
+            if d.state == 'draft' and not d.blocked
+            and d.collection_status in {None, 'send'}]
+
+    @classmethod
     def process(cls, dunnings):
         "Send only what the run decided to send, and log each reminder."
         pool = Pool()
         Reminder = pool.get('receivable.collection.dunning.reminder')
         Date = pool.get('ir.date')
-        to_process = [
-            d for d in dunnings
-            if d.state == 'draft' and not d.blocked
-            and d.collection_status in {None, 'send'}]
+        to_process = cls.collection_to_send(dunnings)
         super().process(to_process)
         sent = [d for d in to_process if d.state == 'waiting']
         # A run for another date (catching up, or a test calendar) stamps

@@ -239,9 +239,8 @@ class ProcessDunning(metaclass=PoolMeta):
         Run = pool.get('receivable.collection.dunning.run')
         Line = pool.get('receivable.collection.dunning.run.line')
         Date = pool.get('ir.date')
-        dunnings = [
-            d for d in self.records if d.state == 'draft' and not d.blocked
-            and d.collection_status in {None, 'send'}]
+        Dunning = pool.get('account.dunning')
+        dunnings = Dunning.collection_to_send(self.records)
         by_company = defaultdict(list)
         for dunning in dunnings:
             by_company[dunning.company].append(dunning)
