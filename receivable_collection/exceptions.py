@@ -31,3 +31,11 @@ class InterestError(UserError):
 
 class ClearingError(UserError):
     "A payment cannot be cleared against a dunned invoice."
+
+
+class CollectionJournalError(UserError):
+    "A collection journal cannot be exported or closed."
+
+
+class CollectionImportError(UserError):
+    "An incoming collection file cannot be applied."

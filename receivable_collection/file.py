@@ -5,6 +5,7 @@
 import hashlib
 from collections import defaultdict
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -33,6 +34,9 @@ class File(Workflow, ModelSQL, ModelView):
             ], "Direction", required=True, states=_READONLY)
     format = fields.Selection([
             (None, ''),
+            ('sepa_pain008', "SEPA pain.008 Direct Debit Initiation"),
+            ('sepa_pain002', "SEPA pain.002 Payment Status Report"),
+            ('sepa_camt054', "SEPA camt.054 Debit/Credit Notification"),
             ], "Format", states=_READONLY,
         help="The file format; it decides how an incoming file is read.")
     filename = fields.Char("File Name", states=_READONLY)
@@ -178,7 +182,7 @@ class File(Workflow, ModelSQL, ModelView):
         for company, direction, digest in keys:
             by_digest[digest].append((company, direction))
         with without_check_access():
-            for digests in grouped_slice(list(by_digest)):
+            for digests in grouped_slice(list(by_digest), backend.MAX_QUERY_PARAMS):
                 for earlier in cls.search([('digest', 'in', list(digests))]):
                     key = (earlier.company.id, earlier.direction, earlier.digest)
                     if key in keys:
