@@ -387,7 +387,11 @@ def _number(version: str) -> int:
 
 
 def build_camt054(document: Camt054Document) -> bytes:
-    """Render ``document`` as a camt.054 document of ``document.version`` (UTF-8 bytes)."""
+    """Render ``document`` as a camt.054 document of ``document.version`` (UTF-8 bytes).
+
+    The result is read back with ``parse_camt054``, so what this writes is never
+    something the parser refuses (a too long id raises ``SepaFormatError``).
+    """
     if document.version not in VERSIONS:
         raise ValueError(f'unknown camt.054 version {document.version!r}')
     number = _number(document.version)
@@ -414,7 +418,9 @@ def build_camt054(document: Camt054Document) -> bytes:
         w.opt(account, 'Ccy', notification.account_currency)
         for entry in notification.entries:
             _write_entry(w, node, entry, number)
-    return serialize(root)
+    data = serialize(root)
+    parse_camt054(data)
+    return data
 
 
 def _write_entry(w: Writer, parent, entry: CamtEntry, number: int):

@@ -293,7 +293,11 @@ def _transaction(node: Node) -> TransactionStatus:
 # --- building --------------------------------------------------------------------
 
 def build_pain002(report: Pain002Report) -> bytes:
-    """Render ``report`` as a pain.002 document of ``report.version`` (UTF-8 bytes)."""
+    """Render ``report`` as a pain.002 document of ``report.version`` (UTF-8 bytes).
+
+    The result is read back with ``parse_pain002``, so what this writes is never
+    something the parser refuses (a too long id raises ``SepaFormatError``).
+    """
     if report.version not in VERSIONS:
         raise ValueError(f'unknown pain.002 version {report.version!r}')
     w = Writer(NAMESPACE % report.version)
@@ -315,7 +319,9 @@ def build_pain002(report: Pain002Report) -> bytes:
         _write_reasons(w, node, block.reasons)
         for transaction in block.transactions:
             _write_transaction(w, node, transaction, new_style)
-    return serialize(root)
+    data = serialize(root)
+    parse_pain002(data)
+    return data
 
 
 def _write_reasons(w: Writer, parent, reasons):

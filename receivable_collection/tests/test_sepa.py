@@ -426,7 +426,7 @@ class Pain002BuildTest(unittest.TestCase):
         self.assertEqual(report.transactions[1].line, line_of(data, '<TxInfAndSts>', 2))
 
     def test_built_reports_match_the_official_schema(self):
-        "Validated when the official XSD is in tests/xsd (see the README there)"
+        "Validated when the official XSD is in tests/xsd as pain.002.001.NN.xsd"
         checked = []
         for version in PAIN_VERSIONS:
             schema = schema_for(version)
@@ -445,6 +445,10 @@ class Pain002BuildTest(unittest.TestCase):
             StatusReason('AM04', 'both'),))
         with self.assertRaises(ValueError):
             build_pain002(bad)
+        too_long = Pain002Report('M' * 36, datetime(2024, 1, 1), 'O', 'pain.008.001.02')
+        with self.assertRaises(SepaFormatError) as context:
+            build_pain002(too_long)
+        self.assertEqual(context.exception.field, 'Document/CstmrPmtStsRpt/GrpHdr/MsgId')
 
     @settings(max_examples=60, deadline=None)
     @given(
@@ -772,6 +776,10 @@ class Camt054BuildTest(unittest.TestCase):
             build_camt054(Camt054Document('M', datetime(2024, 1, 1)))
         entry = CamtEntry(Decimal('-1'), 'EUR', 'CRDT', 'BOOK')
         with self.assertRaises(ValueError):
+            build_camt054(Camt054Document('M', datetime(2024, 1, 1), (
+                CamtNotification('N', datetime(2024, 1, 1), 'DK50', entries=(entry,)),)))
+        entry = CamtEntry(Decimal('1'), 'EUR', 'CRDT', 'BOOK', entry_reference='R' * 36)
+        with self.assertRaises(SepaFormatError):
             build_camt054(Camt054Document('M', datetime(2024, 1, 1), (
                 CamtNotification('N', datetime(2024, 1, 1), 'DK50', entries=(entry,)),)))
         for amount in (Decimal('1E+20'), Decimal('0.000001'), Decimal('NaN')):
