@@ -33,6 +33,22 @@ collection_interest_journal = fields.Many2One(
     'account.journal', "Interest Journal",
     help="The journal interest charges are posted in.")
 
+collection_receipt_journal = fields.Many2One(
+    'account.payment.journal', "Receipt Journal",
+    domain=[
+        ('company', '=', Eval('context', {}).get('company', -1)),
+        ('process_method', '=', 'manual'),
+        ],
+    help="The manual payment journal, with a clearing account, that incoming "
+    "transfers and corrected collections are posted through.")
+collection_write_off = fields.Many2One(
+    'account.move.reconcile.write_off', "Write-off Method",
+    domain=[
+        ('company', '=', Eval('context', {}).get('company', -1)),
+        ],
+    help="Journal and accounts the differences within the tolerance are "
+    "written off to.")
+
 collection_sms_url = fields.Char(
     "SMS Provider URL",
     help="The HTTP endpoint SMS reminders are posted to as JSON "
@@ -42,6 +58,7 @@ collection_sms_token = fields.Char(
 
 _COMPANY_FIELDS = {
     'collection_horizon', 'collection_tolerance',
+    'collection_receipt_journal', 'collection_write_off',
     'collection_interest_account', 'collection_interest_journal',
     'collection_sms_url', 'collection_sms_token'}
 
@@ -53,6 +70,8 @@ class Configuration(
 
     collection_horizon = fields.MultiValue(collection_horizon)
     collection_tolerance = fields.MultiValue(collection_tolerance)
+    collection_receipt_journal = fields.MultiValue(collection_receipt_journal)
+    collection_write_off = fields.MultiValue(collection_write_off)
     collection_interest_account = fields.MultiValue(collection_interest_account)
     collection_interest_journal = fields.MultiValue(collection_interest_journal)
     collection_sms_url = fields.MultiValue(collection_sms_url)
@@ -85,6 +104,8 @@ class ConfigurationCompany(ModelSQL, CompanyValueMixin):
 
     collection_horizon = collection_horizon
     collection_tolerance = collection_tolerance
+    collection_receipt_journal = collection_receipt_journal
+    collection_write_off = collection_write_off
     collection_interest_account = collection_interest_account
     collection_interest_journal = collection_interest_journal
     collection_sms_url = collection_sms_url

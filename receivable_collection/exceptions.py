@@ -39,3 +39,7 @@ class CollectionJournalError(UserError):
 
 class CollectionImportError(UserError):
     "An incoming collection file cannot be applied."
+
+
+class CollectionExceptionError(UserError):
+    "An exception of the queue cannot be resolved that way."

@@ -1054,3 +1054,15 @@ class Invoice(metaclass=PoolMeta):
             & (invoice.collection_excluded == False))  # noqa: E712
         positive = (operator == '=') == bool(value)
         return [('id', 'in' if positive else 'not in', query)]
+
+
+class Dunning(metaclass=PoolMeta):
+    "Dunning leaves alone the items being collected by direct debit."
+    __name__ = 'account.dunning'
+
+    @classmethod
+    def _overdue_line_domain(cls, date):
+        "Only lines whose open amount is not covered by pending or paid collections."
+        return super()._overdue_line_domain(date) + [
+            ('payment_amount', '>', 0),
+            ]
