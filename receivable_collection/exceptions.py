@@ -3,6 +3,7 @@
 # terms.
 "Errors raised by receivable collection."
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 
 
 class ConfigurationError(UserError):
@@ -31,3 +32,7 @@ class InterestError(UserError):
 
 class ClearingError(UserError):
     "A payment cannot be cleared against a dunned invoice."
+
+
+class DunningRunCompanyError(AccessError):
+    "A dunning run covers a company the user does not work for."
