@@ -85,6 +85,9 @@ class DunningInterest(ModelSQL, ModelView):
         "Amount", currency='currency', digits='currency', readonly=True)
     detail = fields.Text("Calculation", readonly=True)
     move = fields.Many2One('account.move', "Move", readonly=True)
+    moves = fields.One2Many(
+        'account.move', 'origin', "Moves", readonly=True,
+        help="The charge and the splits of its line when paid in part.")
     company = fields.Function(fields.Many2One(
             'company.company', "Company"),
         'get_company', searcher='search_company')
@@ -190,6 +193,8 @@ class DunningInterest(ModelSQL, ModelView):
         "Create and post the interest moves on date."
         pool = Pool()
         Move = pool.get('account.move')
+        # Saved first, so that the moves name their charge as origin.
+        cls.save(interests)
         moves = []
         for interest in interests:
             interest.move = interest._get_move(date)
