@@ -120,6 +120,18 @@ class ReceivableCollectionTestCase(CompanyTestMixin, ModuleTestCase):
             procedure.save()
 
     @with_transaction()
+    def test_run_needs_a_company(self):
+        "A run without company is refused; a new one covers the current company."
+        pool = Pool()
+        Run = pool.get('receivable.collection.dunning.run')
+        company = create_company()
+        with set_company(company):
+            self.assertEqual(Run.default_companies(), [company.id])
+            run = Run(date=dt.date(2026, 6, 1), companies=[])
+            with self.assertRaisesRegex(UserError, 'Companies'):
+                run.save()
+
+    @with_transaction()
     def test_run_company_migration(self):
         "Runs and lines made when a run had one company keep that company."
         pool = Pool()
