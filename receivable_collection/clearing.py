@@ -21,22 +21,27 @@ class Dunning(metaclass=PoolMeta):
 
     def collection_open_items(self):
         "The open cost and interest lines of the dunning, in clearing order."
-        costs = [
-            line for fee in self.fees for move in fee.moves for line in move.lines
-            if line.account == self.line.account and line.party == self.line.party
-            and not line.reconciliation and line.debit > 0]
-        interest = [
-            line for charge in self.collection_interests if charge.move
-            for line in charge.move.lines
-            if line.account == self.line.account and line.party == self.line.party
-            and not line.reconciliation and line.debit > 0]
+        def open_lines(moves):
+            return [
+                line for move in moves for line in move.lines
+                if line.account == self.line.account
+                and line.party == self.line.party
+                and not line.reconciliation and line.debit > 0]
+        # The moves of a fee or a charge include the splits of the lines a
+        # payment covered in part: their remainder is still open.
+        costs = open_lines(m for fee in self.fees for m in fee.moves)
+        interest = open_lines({
+                m for charge in self.collection_interests
+                for m in [charge.move, *charge.moves] if m})
         return {'costs': costs, 'interest': interest}
 
     def collection_clear(self, payment_line, date):
         """Split payment_line over costs, interest and principal and reconcile.
 
-        Costs and interest lines it covers in full are reconciled; what is
-        left goes to the invoice as a payment line.  Return the allocation.
+        Costs and interest lines are paid oldest first; a line the payment
+        covers only in part is split and the covered part reconciled, the
+        rest stays open.  What is left goes to the invoice as a payment line.
+        Return the allocation.
         """
         pool = Pool()
         Move = pool.get('account.move')
@@ -69,20 +74,19 @@ class Dunning(metaclass=PoolMeta):
                     amount=allocation[rules.REMAINDER]))
 
         company = self.company
-        # A line can only be reconciled whole: what the clearing order gives
-        # to a cost or interest line it does not cover in full stays on the
-        # customer's account, unreconciled, instead of paying principal.
         cleared, amounts = [], {'costs': Decimal(0), 'interest': Decimal(0)}
         principal = allocation['principal']
-        on_account = Decimal(0)
         for key in ['costs', 'interest']:
             left = allocation[key]
             for line in sorted(items[key], key=lambda l: (l.date, l.id)):
-                if line.debit <= left:
-                    left -= line.debit
-                    amounts[key] += line.debit
-                    cleared.append(line)
-            on_account += left
+                if not left:
+                    break
+                part = min(line.debit, left)
+                if part < line.debit:
+                    line = self._collection_split(line, part, date)
+                left -= part
+                amounts[key] += part
+                cleared.append(line)
 
         split = Move(
             company=company, journal=payment_line.move.journal, date=date,
@@ -98,8 +102,7 @@ class Dunning(metaclass=PoolMeta):
         against = line(debit=paid)
         counterparts = [line(credit=l.debit) for l in cleared]
         principal_line = line(credit=principal) if principal else None
-        rest = line(credit=on_account) if on_account else None
-        Line.save([against, *counterparts] + [l for l in [principal_line, rest] if l])
+        Line.save([against, *counterparts] + ([principal_line] if principal_line else []))
         Move.post([split])
         Line.reconcile(
             [payment_line, against],
@@ -107,7 +110,51 @@ class Dunning(metaclass=PoolMeta):
             date=date)
         if principal_line:
             Invoice.add_payment_lines({invoice: [principal_line]})
-        return {**amounts, 'principal': principal, 'on_account': on_account}
+        return {**amounts, 'principal': principal}
+
+    @classmethod
+    def _collection_split(cls, line, part, date):
+        """Split an open cost or interest line in the part paid and the rest.
+
+        A move of the line's origin takes the line off (reconciled with it)
+        and puts it back as two lines: the paid part, returned to be
+        reconciled with the payment, and the rest, which stays open.
+        """
+        pool = Pool()
+        Move = pool.get('account.move')
+        Line = pool.get('account.move.line')
+        Period = pool.get('account.period')
+        company = line.move.company
+        rest = line.debit - part
+
+        move = Move(
+            company=company, journal=line.move.journal, date=date,
+            period=Period.find(company, date=date), origin=line.move.origin,
+            description=gettext(
+                'receivable_collection.msg_clearing_split_description',
+                line=line.rec_name, amount=part))
+        move.save()
+
+        def copy(debit=Decimal(0), credit=Decimal(0), second=None):
+            new = Line(
+                move=move, account=line.account, party=line.party, debit=debit,
+                credit=credit, maturity_date=line.maturity_date)
+            if line.second_currency:
+                new.second_currency = line.second_currency
+                new.amount_second_currency = second
+            return new
+        second_paid = second_rest = None
+        if line.second_currency:
+            second_paid = line.second_currency.round(
+                line.amount_second_currency * part / line.debit)
+            second_rest = line.amount_second_currency - second_paid
+        off = copy(credit=line.debit, second=(
+                -line.amount_second_currency if line.second_currency else None))
+        paid = copy(debit=part, second=second_paid)
+        Line.save([off, paid, copy(debit=rest, second=second_rest)])
+        Move.post([move])
+        Line.reconcile([line, off], date=date)
+        return paid
 
 
 class Invoice(metaclass=PoolMeta):

@@ -50,8 +50,8 @@ __all__ = [
     'DatedAmount', 'Decision', 'FeeRule', 'HandoverFee', 'HandoverRule', 'InterestResult',
     'InterestRule', 'InterestSegment', 'InvoiceAllocation', 'LevelRule', 'MissingRateError',
     'NoticeRule', 'Preset', 'Presets', 'RatePeriod', 'ReferenceRate', 'Reminder', 'RuleError',
-    'TermCaps', 'allocate', 'allocate_invoices', 'choose_level', 'default_presets', 'interest',
-    'load_presets', 'validate_levels',
+    'TermCaps', 'allocate', 'allocate_invoices', 'choose_level', 'default_presets',
+    'instalment_timelines', 'interest', 'load_presets', 'validate_levels',
 ]
 
 SEND = 'send'
@@ -663,6 +663,73 @@ def allocate_invoices(
         parts.append((key, part))
         rest -= part
     return InvoiceAllocation(tuple(parts), rest)
+
+
+def instalment_timelines(
+        instalments: Iterable[tuple[Any, date, Decimal]],
+        payments: Iterable[tuple[date, Decimal, Any]]) -> dict:
+    """The open principal of each instalment of an invoice over time.
+
+    ``instalments`` are ``(key, due_date, amount)``, one per receivable line.
+    ``payments`` are ``(date, amount, key)``: a payment reconciled to one
+    instalment names its key; a payment on the invoice as a whole has the
+    key ``None`` and goes to the instalments oldest due first, in payment
+    date order.  A payment lowers an instalment from its date, or from the
+    due date when it came earlier; what exceeds every instalment is ignored.
+    Return ``{key: ((date, open principal), ...)}`` as ``interest`` reads it.
+    """
+    if isinstance(instalments, (str, bytes)) or not isinstance(instalments, Iterable):
+        raise RuleError('instalments', f'must be a list of (key, due_date, amount), not '
+                        f'{instalments!r}')
+    if isinstance(payments, (str, bytes)) or not isinstance(payments, Iterable):
+        raise RuleError('payments', f'must be a list of (date, amount, key), not {payments!r}')
+    instalments, payments = tuple(instalments), tuple(payments)
+    by_key = {}
+    for index, instalment in enumerate(instalments):
+        path = f'instalments[{index}]'
+        if not isinstance(instalment, tuple) or len(instalment) != 3:
+            raise RuleError(path, f'must be a (key, due_date, amount) triple, not '
+                            f'{instalment!r}')
+        key, due, amount = instalment
+        if key is None or key in by_key:
+            raise RuleError(f'{path}.key', f'{key!r} is missing or listed twice')
+        _check_day(f'{path}.due_date', due)
+        _check_money(f'{path}.amount', amount)
+        by_key[key] = instalment
+    for index, payment in enumerate(payments):
+        path = f'payments[{index}]'
+        if not isinstance(payment, tuple) or len(payment) != 3:
+            raise RuleError(path, f'must be a (date, amount, key) triple, not {payment!r}')
+        day, amount, key = payment
+        _check_day(f'{path}.date', day)
+        _check_money(f'{path}.amount', amount)
+        if key is not None and key not in by_key:
+            raise RuleError(f'{path}.key', f'unknown instalment {key!r}')
+
+    capacity = {key: amount for key, _, amount in instalments}
+    changes = {key: [] for key in by_key}
+    for day, amount, key in payments:
+        if key is not None:
+            changes[key].append((day, amount))
+            capacity[key] = max(capacity[key] - amount, ZERO)
+    in_due_order = sorted(instalments, key=lambda instalment: instalment[1])
+    for day, amount, _ in sorted(
+            (p for p in payments if p[2] is None), key=lambda p: p[0]):
+        allocation = allocate_invoices(amount, [
+                (key, due, capacity[key]) for key, due, _ in in_due_order])
+        for key, part in allocation.parts:
+            if part:
+                capacity[key] -= part
+                changes[key].append((day, part))
+
+    result = {}
+    for key, due, amount in instalments:
+        points = {due: amount}
+        for day, part in sorted(changes[key], key=lambda change: change[0]):
+            amount = max(amount - part, ZERO)
+            points[max(day, due)] = amount
+        result[key] = tuple(sorted(points.items()))
+    return result
 
 
 # Presets -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 # terms.
 "Errors raised by receivable collection."
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 
 
 class ConfigurationError(UserError):
@@ -43,3 +44,7 @@ class CollectionImportError(UserError):
 
 class CollectionExceptionError(UserError):
     "An exception of the queue cannot be resolved that way."
+
+
+class DunningRunCompanyError(AccessError):
+    "A dunning run covers a company the user does not work for."

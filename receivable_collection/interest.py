@@ -85,6 +85,9 @@ class DunningInterest(ModelSQL, ModelView):
         "Amount", currency='currency', digits='currency', readonly=True)
     detail = fields.Text("Calculation", readonly=True)
     move = fields.Many2One('account.move', "Move", readonly=True)
+    moves = fields.One2Many(
+        'account.move', 'origin', "Moves", readonly=True,
+        help="The charge and the splits of its line when paid in part.")
     company = fields.Function(fields.Many2One(
             'company.company', "Company"),
         'get_company', searcher='search_company')
@@ -146,34 +149,52 @@ class DunningInterest(ModelSQL, ModelView):
 
     @staticmethod
     def _principal_timeline(line):
-        "The open principal of the line from its due date on, in its currency."
+        """The open principal of the line from its due date on, in its currency.
+
+        The line is one instalment of its invoice: a payment reconciled to
+        it alone lowers it; a payment on the invoice as a whole is spread
+        over the instalments oldest due first.
+        """
         if line.second_currency:
             currency = line.second_currency
-            amount = abs(line.amount_second_currency)
+
+            def amount(l):
+                return l.amount_second_currency or 0
         else:
             currency = line.account.company.currency
-            amount = line.debit - line.credit
-        timeline = [(line.maturity_date, amount)]
+
+            def amount(l):
+                return l.debit - l.credit
         invoice = getattr(line.move, 'origin', None)
-        if getattr(invoice, '__name__', None) == 'account.invoice' and \
-                len(invoice.lines_to_pay) == 1:
-            for payment in sorted(invoice.payment_lines, key=lambda l: l.date):
-                if line.second_currency:
-                    paid = abs(payment.amount_second_currency or 0)
-                else:
-                    paid = payment.credit - payment.debit
-                amount -= paid
-                timeline.append((max(payment.date, line.maturity_date), max(amount, 0)))
-        merged = {}
-        for day, value in timeline:
-            merged[day] = value
-        return currency, sorted(merged.items())
+        if (getattr(invoice, '__name__', None) != 'account.invoice'
+                or line not in invoice.lines_to_pay):
+            return currency, [(line.maturity_date, abs(amount(line)))]
+        instalments = [
+            l for l in invoice.lines_to_pay if l.maturity_date and amount(l) > 0]
+        payments = {}
+        for instalment in instalments:
+            if not instalment.reconciliation:
+                continue
+            reconciled = instalment.reconciliation.lines
+            alone = sum(1 for l in reconciled if l in instalments) == 1
+            for other in reconciled:
+                if other not in instalments and amount(other) < 0:
+                    payments[other] = instalment.id if alone else None
+        for payment in invoice.payment_lines:
+            if amount(payment) < 0:
+                payments.setdefault(payment, None)
+        timelines = rules.instalment_timelines(
+            [(l.id, l.maturity_date, amount(l)) for l in instalments],
+            [(p.date, -amount(p), key) for p, key in payments.items()])
+        return currency, list(timelines[line.id])
 
     @classmethod
     def post(cls, interests, date):
         "Create and post the interest moves on date."
         pool = Pool()
         Move = pool.get('account.move')
+        # Saved first, so that the moves name their charge as origin.
+        cls.save(interests)
         moves = []
         for interest in interests:
             interest.move = interest._get_move(date)

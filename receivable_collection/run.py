@@ -9,6 +9,9 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 import trytond.config as config
+from sql import Literal, Null
+from sql.functions import CurrentTimestamp
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
@@ -16,7 +19,7 @@ from trytond.pyson import Eval
 from trytond.sendmail import SMTPDataManager, send_message_transactional
 from trytond.transaction import Transaction
 
-from .exceptions import InterestError
+from .exceptions import DunningRunCompanyError, InterestError
 from .sms import SMSDataManager, sms_payload
 
 _DRAFT = {'readonly': Eval('state') != 'draft'}
@@ -32,11 +35,14 @@ STATUSES = [
 
 
 class Run(Workflow, ModelSQL, ModelView):
-    "A dunning run for one company and date: drafted, reviewed, processed."
+    "A dunning run for one or more companies and a date: drafted, reviewed, processed."
     __name__ = 'receivable.collection.dunning.run'
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, states=_DRAFT)
+    companies = fields.Many2Many(
+        'receivable.collection.dunning.run.company', 'run', 'company',
+        "Companies", required=True, states=_DRAFT,
+        help="The companies whose overdue lines the run decides. Each customer "
+        "is reminded by the company its invoices belong to.")
     date = fields.Date("Date", required=True, states=_DRAFT)
     procedures = fields.Many2Many(
         'receivable.collection.dunning.run.procedure', 'run', 'procedure',
@@ -90,9 +96,10 @@ class Run(Workflow, ModelSQL, ModelView):
                 })
 
     @classmethod
-    def default_company(cls):
+    def default_companies(cls):
         "The company of the context."
-        return Transaction().context.get('company')
+        company = Transaction().context.get('company')
+        return [company] if company is not None else []
 
     @classmethod
     def default_date(cls):
@@ -105,8 +112,10 @@ class Run(Workflow, ModelSQL, ModelView):
         return 'draft'
 
     def get_rec_name(self, name):
-        "Date and company."
-        return f'{self.date} ({self.company.rec_name})' if self.date else ''
+        "Date and companies."
+        if not self.date:
+            return ''
+        return f'{self.date} ({", ".join(c.rec_name for c in self.companies)})'
 
     @classmethod
     def get_counts(cls, runs, names):
@@ -125,25 +134,48 @@ class Run(Workflow, ModelSQL, ModelView):
         return result
 
     @classmethod
+    def check_companies(cls, runs):
+        """Refuse a user who does not work for every company of the runs.
+
+        Buttons run without the record rules, so a run's buttons check here
+        what its write rule says: only a user of all its companies may
+        generate, review or process it (the cron runs as root and may).
+        """
+        pool = Pool()
+        User = pool.get('res.user')
+        if Transaction().user == 0:
+            return
+        allowed = set(User.get_companies())
+        for run in runs:
+            for company in run.companies:
+                if company.id not in allowed:
+                    raise DunningRunCompanyError(gettext(
+                            'receivable_collection.msg_dunning_run_company_access',
+                            run=run.rec_name, company=company.rec_name))
+
+    @classmethod
     @ModelView.button
     def generate(cls, runs):
         "Decide every overdue line again and list the decisions."
         pool = Pool()
         Dunning = pool.get('account.dunning')
         Line = pool.get('receivable.collection.dunning.run.line')
+        cls.check_companies(runs)
         Line.delete([l for r in runs if r.state == 'draft' for l in r.lines])
         lines = []
         for run in runs:
             if run.state != 'draft':
                 continue
-            with Transaction().set_context(company=run.company.id):
-                decided = Dunning.collection_generate(
-                    run.date, run.company, list(run.procedures))
-            for line, dunning, status, note in decided:
-                lines.append(Line(
-                        run=run, line=line, party=line.party, dunning=dunning,
-                        level=dunning.level if dunning else None,
-                        status=status, note=note))
+            for company in run.companies:
+                with Transaction().set_context(company=company.id):
+                    decided = Dunning.collection_generate(
+                        run.date, company, list(run.procedures))
+                for line, dunning, status, note in decided:
+                    lines.append(Line(
+                            run=run, company=company, line=line,
+                            party=line.party, dunning=dunning,
+                            level=dunning.level if dunning else None,
+                            status=status, note=note))
         Line.save(lines)
 
     @classmethod
@@ -153,6 +185,7 @@ class Run(Workflow, ModelSQL, ModelView):
         "Check what would be sent and write the warnings on each line."
         pool = Pool()
         Line = pool.get('receivable.collection.dunning.run.line')
+        cls.check_companies(runs)
         Line.check(sum((list(r.lines) for r in runs), []))
 
     @classmethod
@@ -160,6 +193,7 @@ class Run(Workflow, ModelSQL, ModelView):
     @Workflow.transition('draft')
     def draft(cls, runs):
         "Back to draft to generate again."
+        cls.check_companies(runs)
 
     @classmethod
     @ModelView.button
@@ -169,25 +203,33 @@ class Run(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Dunning = pool.get('account.dunning')
         Message = pool.get('receivable.collection.dunning.message')
+        cls.check_companies(runs)
         cls.lock(runs)
         for run in runs:
-            dunnings = [
-                l.dunning for l in run.lines
-                if l.status == 'send' and l.dunning
-                and l.dunning.state == 'draft']
-            with Transaction().set_context(
-                    company=run.company.id, dunning_date=run.date):
-                Dunning.process(dunnings)
-                Message.send_for(run, Dunning.browse(dunnings))
-
+            by_company = defaultdict(list)
+            for line in run.lines:
+                if (line.status == 'send' and line.dunning
+                        and line.dunning.state == 'draft'):
+                    by_company[line.company].append(line.dunning)
+            for company in run.companies:
+                # Each company's dunnings are processed and sent in its own
+                # context: its fees, interest, SMS provider and sender.
+                dunnings = by_company.get(company, [])
+                with Transaction().set_context(
+                        company=company.id, dunning_date=run.date):
+                    Dunning.process(dunnings)
+                    Message.send_for(run, company, Dunning.browse(dunnings))
 
     @classmethod
     def cron_run(cls):
         """Create today's runs for the company of the context.
 
-        Procedures that may run unattended get a processed run; the others a
-        reviewed run waiting for the accountant.  Nothing is created twice
-        for a date, and a run without lines is not kept.
+        The scheduler calls this once per company of the scheduled action,
+        each in its company's context, so the cron's runs are one company
+        each.  Procedures that may run unattended get a processed run; the
+        others a reviewed run waiting for the accountant.  Nothing is created
+        twice for a date (a run covering the company counts), and a run
+        without lines is not kept.
         """
         pool = Pool()
         Date = pool.get('ir.date')
@@ -203,9 +245,10 @@ class Run(Workflow, ModelSQL, ModelView):
         attended = [p for p in procedures if not p.collection_unattended]
         existing = {
             tuple(sorted(p.id for p in r.procedures))
-            for r in cls.search([('company', '=', company.id), ('date', '=', today)])}
+            for r in cls.search([
+                    ('companies', '=', company.id), ('date', '=', today)])}
         runs = [
-            cls(company=company, date=today, procedures=group)
+            cls(companies=[company], date=today, procedures=group)
             for group in [unattended, attended]
             if group and tuple(sorted(p.id for p in group)) not in existing]
         cls.save(runs)
@@ -248,9 +291,11 @@ class ProcessDunning(metaclass=PoolMeta):
         for company, c_dunnings in by_company.items():
             with Transaction().set_context(company=company.id):
                 date = Transaction().context.get('dunning_date') or Date.today()
-            runs.append(Run(company=company, date=date, state='reviewed', lines=[
-                        Line(line=d.line, party=d.party, dunning=d, level=d.level,
-                            status='send') for d in c_dunnings]))
+            runs.append(Run(
+                    companies=[company], date=date, state='reviewed', lines=[
+                        Line(company=company, line=d.line, party=d.party,
+                            dunning=d, level=d.level, status='send')
+                        for d in c_dunnings]))
         Run.save(runs)
         Run.process(runs)
         return self.next_state('process')
@@ -268,21 +313,66 @@ class RunProcedure(ModelSQL):
         ondelete='CASCADE')
 
 
-class _RunCompanyMixin:
-    "Records of a run, in the run's company (for the company rule)."
-    __slots__ = ()
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
+class RunCompany(ModelSQL):
+    "Company covered by a dunning run."
+    __name__ = 'receivable.collection.dunning.run.company'
 
-    def get_company(self, name):
-        "The company of the run."
-        return self.run.company.id
+    run = fields.Many2One(
+        'receivable.collection.dunning.run', "Run", required=True,
+        ondelete='CASCADE')
+    company = fields.Many2One(
+        'company.company', "Company", required=True, ondelete='CASCADE')
 
     @classmethod
-    def search_company(cls, name, clause):
-        "Search on the run's company."
-        return [('run.company',) + tuple(clause[1:])]
+    def __register__(cls, module):
+        "Create the table; move the runs' former company column into it."
+        pool = Pool()
+        Run = pool.get('receivable.collection.dunning.run')
+        cursor = Transaction().connection.cursor()
+        super().__register__(module)
+        table = cls.__table__()
+        run = Run.__table__()
+        run_h = Run.__table_handler__(module)
+
+        # Migration from 8.0.0: a run covers one or more companies
+        if run_h.column_exist('company'):
+            cursor.execute(*table.insert(
+                    [table.run, table.company, table.create_uid,
+                        table.create_date],
+                    run.select(
+                        run.id, run.company, Literal(0), CurrentTimestamp(),
+                        where=(run.company != Null)
+                        & ~run.id.in_(table.select(table.run)))))
+            run_h.drop_column('company')
+
+
+class _RunCompanyMixin:
+    "Records of a run, each in the company of its line or customer's invoices."
+    __slots__ = ()
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+
+    @classmethod
+    def __register__(cls, module):
+        "Give the records made before runs had several companies their run's."
+        pool = Pool()
+        Run = pool.get('receivable.collection.dunning.run')
+        cursor = Transaction().connection.cursor()
+        exists = backend.TableHandler.table_exist(cls._table)
+        had_company = exists and cls.__table_handler__(module).column_exist(
+            'company')
+        super().__register__(module)
+        table_h = cls.__table_handler__(module)
+        table = cls.__table__()
+        run = Run.__table__()
+
+        # Migration from 8.0.0: the company was the run's
+        if exists and not had_company and Run.__table_handler__(
+                module).column_exist('company'):
+            cursor.execute(*table.update(
+                    [table.company],
+                    [run.select(run.company, where=run.id == table.run)]))
+            table_h.not_null_action('company', 'add')
 
 
 class RunLine(_RunCompanyMixin, ModelSQL, ModelView):
@@ -321,7 +411,7 @@ class RunLine(_RunCompanyMixin, ModelSQL, ModelView):
         Interest = pool.get('receivable.collection.dunning.interest')
         parties = {l.party for l in lines if l.party}
         with_credit = {
-            ml.party for ml in MoveLine.search([
+            (ml.party, ml.move.company) for ml in MoveLine.search([
                     ('party', 'in', [p.id for p in parties]),
                     ('account.type.receivable', '=', True),
                     ('reconciliation', '=', None),
@@ -341,7 +431,7 @@ class RunLine(_RunCompanyMixin, ModelSQL, ModelView):
             if 'letter' in channels and not party.address_get():
                 warnings.append(gettext(
                         'receivable_collection.msg_run_warning_address'))
-            if party in with_credit:
+            if (party, line.company) in with_credit:
                 warnings.append(gettext(
                         'receivable_collection.msg_run_warning_credit'))
             if line.status == 'window_missed':
@@ -349,7 +439,8 @@ class RunLine(_RunCompanyMixin, ModelSQL, ModelView):
                         'receivable_collection.msg_run_warning_window'))
             if line.dunning and line.level and line.level.collection_interest:
                 try:
-                    Interest.compute(line.dunning, line.run.date)
+                    with Transaction().set_context(company=line.company.id):
+                        Interest.compute(line.dunning, line.run.date)
                 except InterestError as error:
                     warnings.append(error.message)
             if line.status == 'below_minimum':
@@ -389,8 +480,8 @@ class Message(_RunCompanyMixin, ModelSQL, ModelView):
     error = fields.Text("Error", readonly=True)
 
     @classmethod
-    def send_for(cls, run, dunnings):
-        "Send each customer one message per channel covering all its dunnings."
+    def send_for(cls, run, company, dunnings):
+        "Send each customer of company one message per channel for all its dunnings."
         pool = Pool()
         Email = pool.get('ir.email')
         messages, emails = [], []
@@ -407,11 +498,11 @@ class Message(_RunCompanyMixin, ModelSQL, ModelView):
             # the whole run rolls back instead of recording them as sent.
             managers['email'] = Transaction().join(SMTPDataManager(strict=True))
         if any(channel == 'sms' for _, channel in by_channel):
-            managers['sms'] = cls._sms_manager(run.company)
+            managers['sms'] = cls._sms_manager(company)
         for party, channel in sorted(
                 by_channel, key=lambda k: (k[0].rec_name, k[0].id, k[1])):
             message = cls(
-                run=run, party=party, channel=channel,
+                run=run, company=company, party=party, channel=channel,
                 dunnings=by_channel[(party, channel)])
             try:
                 email = getattr(message, f'_send_{channel}')(managers.get(channel))
@@ -462,8 +553,7 @@ class Message(_RunCompanyMixin, ModelSQL, ModelView):
         if isinstance(content, bytes):
             content = content.decode('utf-8')
         msg.set_content(content, subtype=subtype)
-        sender = level.email_from or config.get('email', 'from')
-        msg['From'] = sender
+        msg['From'] = self._email_from(level)
         msg['To'] = formataddr((contact.name or self.party.rec_name, contact.email))
         msg['Subject'] = title
         msg['Auto-Submitted'] = 'auto-generated'
@@ -473,6 +563,15 @@ class Message(_RunCompanyMixin, ModelSQL, ModelView):
         self.document = content.encode('utf-8')
         self.document_name = f'{title}.{ext}'
         return msg
+
+    def _email_from(self, level):
+        "The level's sender, else the company's e-mail address, else the server's."
+        if level.email_from:
+            return level.email_from
+        contact = self.company.party.contact_mechanism_get('email')
+        if contact and contact.email:
+            return formataddr((self.company.rec_name, contact.email))
+        return config.get('email', 'from')
 
     @classmethod
     def _sms_manager(cls, company):
@@ -501,7 +600,7 @@ class Message(_RunCompanyMixin, ModelSQL, ModelView):
             f"{amount} {currency.code}" for currency, amount in totals.items())
         text = gettext(
             'receivable_collection.msg_run_sms_text',
-            company=self.run.company.rec_name, count=len(self.dunnings),
+            company=self.company.rec_name, count=len(self.dunnings),
             amounts=amounts)
         reference = f'dunning-run-{self.run.id}-{self.party.id}'
         datamanager.put(sms_payload(mobile.value, text, reference))

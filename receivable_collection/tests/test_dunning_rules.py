@@ -28,6 +28,7 @@ from receivable_collection.dunning_rules import (
     allocate_invoices,
     choose_level,
     default_presets,
+    instalment_timelines,
     interest,
     load_presets,
     validate_levels,
@@ -494,6 +495,71 @@ class ClearingTest(unittest.TestCase):
         with self.assertRaises(RuleError) as caught:
             allocate_invoices(D('1'), self.invoices + [('INV1', date(2026, 1, 1), D('1'))])
         self.assertEqual(caught.exception.field, 'invoices[3].key')
+
+
+class InstalmentTest(unittest.TestCase):
+    """Payments on an invoice of several instalments, as interest reads them."""
+
+    instalments = [
+        ('second', date(2026, 4, 15), D('500.00')),
+        ('first', date(2026, 3, 16), D('500.00')),
+    ]
+
+    def test_invoice_payments_oldest_due_first(self):
+        timelines = instalment_timelines(self.instalments, [
+            (date(2026, 4, 20), D('400.00'), None),
+            (date(2026, 3, 26), D('300.00'), None),
+        ])
+        self.assertEqual(timelines['first'], (
+            (date(2026, 3, 16), D('500.00')), (date(2026, 3, 26), D('200.00')),
+            (date(2026, 4, 20), D('0.00'))))
+        self.assertEqual(timelines['second'], (
+            (date(2026, 4, 15), D('500.00')), (date(2026, 4, 20), D('300.00'))))
+
+    def test_payment_before_due_lowers_from_due_date(self):
+        timelines = instalment_timelines(
+            self.instalments, [(date(2026, 3, 26), D('600.00'), None)])
+        self.assertEqual(timelines['first'], (
+            (date(2026, 3, 16), D('500.00')), (date(2026, 3, 26), D('0.00'))))
+        self.assertEqual(timelines['second'], ((date(2026, 4, 15), D('400.00')),))
+
+    def test_reconciled_to_one_instalment(self):
+        "A payment reconciled to the second instalment does not go to the first."
+        timelines = instalment_timelines(self.instalments, [
+            (date(2026, 4, 20), D('500.00'), 'second'),
+            (date(2026, 4, 25), D('600.00'), None),
+        ])
+        self.assertEqual(timelines['second'], (
+            (date(2026, 4, 15), D('500.00')), (date(2026, 4, 20), D('0.00'))))
+        self.assertEqual(timelines['first'], (
+            (date(2026, 3, 16), D('500.00')), (date(2026, 4, 25), D('0.00'))))
+
+    def test_interest_on_each_instalment(self):
+        "The timelines give each instalment its own interest."
+        rates = ReferenceRate('FLAT', (RatePeriod(date(2026, 1, 1), D('8')),))
+        timelines = instalment_timelines(
+            self.instalments, [(date(2026, 3, 26), D('300.00'), None)])
+        first = interest(timelines['first'], rates, D('0'), date(2026, 3, 16),
+                         date(2026, 4, 15))
+        second = interest(timelines['second'], rates, D('0'), date(2026, 4, 15),
+                          date(2026, 5, 15))
+        # 500 × 8 % × 9 / 365 + 200 × 8 % × 21 / 365; 500 × 8 % × 30 / 365
+        self.assertEqual((first.total, second.total), (D('1.91'), D('3.29')))
+
+    def test_refused(self):
+        cases = [
+            ('instalments[0].key', ([(None, date(2026, 1, 1), D('1'))], [])),
+            ('instalments[2].key', (self.instalments + [('first', date(2026, 1, 1), D('1'))],
+                                    [])),
+            ('instalments[0].amount', ([('a', date(2026, 1, 1), 1.0)], [])),
+            ('payments[0].key', (self.instalments, [(date(2026, 1, 1), D('1'), 'third')])),
+            ('payments[0].amount', (self.instalments, [(date(2026, 1, 1), D('-1'), None)])),
+            ('payments[0].date', (self.instalments, [('2026-01-01', D('1'), None)])),
+        ]
+        for field, arguments in cases:
+            with self.subTest(field=field), self.assertRaises(RuleError) as caught:
+                instalment_timelines(*arguments)
+            self.assertEqual(caught.exception.field, field)
 
 
 class PresetsTest(unittest.TestCase):

@@ -10,6 +10,7 @@ from trytond.exceptions import UserError
 from trytond.modules.company.tests import CompanyTestMixin, create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from .. import dunning_rules
 
@@ -118,6 +119,54 @@ class ReceivableCollectionTestCase(CompanyTestMixin, ModuleTestCase):
         with self.assertRaisesRegex(UserError, '"Window".*zero or more'):
             procedure.save()
 
+    @with_transaction()
+    def test_run_needs_a_company(self):
+        "A run without company is refused; a new one covers the current company."
+        pool = Pool()
+        Run = pool.get('receivable.collection.dunning.run')
+        company = create_company()
+        with set_company(company):
+            self.assertEqual(Run.default_companies(), [company.id])
+            run = Run(date=dt.date(2026, 6, 1), companies=[])
+            with self.assertRaisesRegex(UserError, 'Companies'):
+                run.save()
+
+    @with_transaction()
+    def test_run_company_migration(self):
+        "Runs and lines made when a run had one company keep that company."
+        pool = Pool()
+        Run = pool.get('receivable.collection.dunning.run')
+        RunCompany = pool.get('receivable.collection.dunning.run.company')
+        Message = pool.get('receivable.collection.dunning.message')
+        Party = pool.get('party.party')
+        module = 'receivable_collection'
+        company = create_company()
+        with set_company(company):
+            run = Run(date=dt.date(2026, 6, 1))
+            run.save()
+            party = Party(name="Customer")
+            party.save()
+            message = Message(
+                run=run, company=company, party=party, channel='letter',
+                state='sent')
+            message.save()
+        self.assertEqual(run.companies, (company,))
+
+        # The schema before: the run's company column, none on messages
+        cursor = Transaction().connection.cursor()
+        run_h = Run.__table_handler__(module)
+        run_h.add_column('company', 'INTEGER')
+        run_table = Run.__table__()
+        cursor.execute(*run_table.update([run_table.company], [company.id]))
+        RunCompany.delete(RunCompany.search([]))
+        Message.__table_handler__(module).drop_column('company')
+
+        Message.__register__(module)
+        RunCompany.__register__(module)
+
+        self.assertEqual(Run(run.id).companies, (company,))
+        self.assertEqual(Message(message.id).company, company)
+        self.assertFalse(Run.__table_handler__(module).column_exist('company'))
 
     def _file(self, data=b'BS002', direction='in', **values):
         "Create a collection file."
