@@ -302,14 +302,15 @@ class Payment(metaclass=PoolMeta):
 
     @classmethod
     def nets_log_0602(cls, plan, file):
-        "Write each applied 0602 event on the transaction log of the payment's journal."
+        "Write each 0602 event the plan applied on the payment's journal transaction log."
         pool = Pool()
         Journal = pool.get('receivable.collection.journal')
         Event = pool.get('receivable.collection.journal.event')
         Lang = pool.get('ir.lang')
         lang = Lang.get()
+        _, _, _, applied = plan
         events = []
-        for payment, event in plan[3]:
+        for payment, event in applied:
             journal = payment.collection_journal
             if not journal:
                 continue
