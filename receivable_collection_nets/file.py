@@ -57,6 +57,7 @@ class File(metaclass=PoolMeta):
                     file.company, delivery.payments)
                 file.nets_check_problems(problems)
                 Payment.nets_apply_0602(plan)
+                Payment.nets_log_0602(plan, file)
             file.nets_set_delivery(delivery)
         cls.save(files)
 

@@ -4,22 +4,30 @@
 "Nets Betalingsservice on payment journals, payments and groups."
 import datetime as dt
 from collections import defaultdict
+from contextvars import ContextVar
 from decimal import Decimal
 from operator import attrgetter
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, Id
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .betalingsservice import (
+    CUSTOMER_WIDTH,
+    TEXT_WIDTH,
     CollectionOrder,
     CreditorSection,
     Debtor,
     ExportError,
     FormatError,
     build_0601,
+    fit_text_lines,
+    normalise_customer_number,
+    to_latin1,
 )
 from .betalingsservice.replies import CANCELLED, COMPLETED, REJECTED, REVERSED
 from .exceptions import NetsAgreementError, NetsExportError
@@ -48,6 +56,9 @@ NETS_REPLY_TRANSITIONS = {
     CANCELLED: ({'processing'}, 'fail', 'failed'),
     REVERSED: ({'processing', 'succeeded'}, 'fail', 'failed'),
     }
+# (mandates by party, first payment of each party, notifications) while a
+# journal is checked
+_CHECKING = ContextVar('nets_collection_check', default=None)
 
 
 class Journal(metaclass=PoolMeta):
@@ -200,6 +211,7 @@ class Payment(metaclass=PoolMeta):
         state = {p: (p.state, p.nets_status) for p in payments}
         transitions = defaultdict(list)
         reasons = {}
+        applied = []
         problems = []
         for event in events:
             problem = cls._nets_check_event(event)
@@ -232,6 +244,7 @@ class Payment(metaclass=PoolMeta):
                     state[payment] = (target, event.status)
                     reasons[payment] = (
                         f'{event.transaction_code} {event.meaning}')
+                    applied.append((payment, event))
             elif done is not None:
                 # already applied from an earlier delivery
                 continue
@@ -250,7 +263,7 @@ class Payment(metaclass=PoolMeta):
                             date=event.payment_date,
                             code=event.transaction_code,
                             status=event.meaning)))
-        return (transitions, state, reasons), problems
+        return (transitions, state, reasons, applied), problems
 
     @classmethod
     def _nets_check_event(cls, event):
@@ -269,7 +282,7 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def nets_apply_0602(cls, plan):
         "Record the Nets status and reason, then succeed and fail the payments."
-        transitions, state, reasons = plan
+        transitions, state, reasons, _ = plan
         args = []
         for payment, reason in reasons.items():
             status = state[payment][1]
@@ -286,6 +299,140 @@ class Payment(metaclass=PoolMeta):
             cls.succeed(to_succeed)
         if to_fail:
             cls.fail(to_fail)
+
+    @classmethod
+    def nets_log_0602(cls, plan, file):
+        "Write each 0602 event the plan applied on the payment's journal transaction log."
+        pool = Pool()
+        Journal = pool.get('receivable.collection.journal')
+        Event = pool.get('receivable.collection.journal.event')
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        _, _, _, applied = plan
+        events = []
+        for payment, event in applied:
+            journal = payment.collection_journal
+            if not journal:
+                continue
+            kind = 'receipt' if event.status == COMPLETED else 'rejection'
+            text = gettext(
+                'receivable_collection_nets.msg_journal_0602_log',
+                status=dict(cls.nets_status.selection)[event.status],
+                payment=payment.rec_name, party=payment.party.rec_name,
+                amount=lang.currency(payment.amount, payment.currency),
+                date=lang.strftime(event.payment_date),
+                code=event.transaction_code, reason=event.meaning,
+                file=file.rec_name, line=event.line)
+            events.append(Journal.new_event(
+                    journal, kind, text, payment=payment, file=file,
+                    code=event.transaction_code))
+        Event.save(events)
+        return events
+
+    @classmethod
+    def collection_check(cls, journal, payments, today):
+        "Read the Nets mandates of all the journal's customers at once for the checks."
+        if journal.payment_journal.process_method != 'nets_bs':
+            return super().collection_check(journal, payments, today)
+        first = {}
+        for payment in sorted(payments, key=lambda p: (p.date, p.id)):
+            first.setdefault(payment.party, payment)
+        token = _CHECKING.set((
+                cls.nets_candidate_mandates(journal.payment_journal, first),
+                set(first.values()), cls.nets_notifications(payments)))
+        try:
+            return super().collection_check(journal, payments, today)
+        finally:
+            _CHECKING.reset(token)
+
+    @classmethod
+    def nets_candidate_mandates(cls, journal, parties):
+        "Map each party to its mandates on the journal, the newest first."
+        pool = Pool()
+        Mandate = pool.get('receivable.collection.nets.mandate')
+        result = defaultdict(list)
+        party_ids = [p.id for p in parties]
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS):
+            for mandate in Mandate.search([
+                        ('journal', '=', journal.id),
+                        ('party', 'in', list(sub_ids)),
+                        ], order=[('start_date', 'DESC NULLS LAST'), ('id', 'DESC')]):
+                result[mandate.party].append(mandate)
+        return result
+
+    def _collection_problems_nets_bs(self, journal, today):
+        "Yield the Nets problems: DKK, an active mandate on the date, its customer number."
+        name = self.rec_name
+        party = self.party
+        if self.currency and self.currency.code != NETS_CURRENCY:
+            yield 'error', 'currency', gettext(
+                'receivable_collection_nets.msg_check_nets_currency',
+                payment=name, currency=self.currency.code, expected=NETS_CURRENCY)
+        checking = _CHECKING.get()
+        if checking is None:
+            checking = (
+                self.nets_candidate_mandates(journal.payment_journal, [party]),
+                {self}, self.nets_notifications([self]))
+        mandates, firsts, notifications = checking
+        mandates = mandates.get(party, [])
+        date = self.date or today
+        mandate = next(
+            (m for m in mandates if m.state == 'active' and m.covers(date)), None)
+        if not mandate:
+            if mandates:
+                yield 'error', 'mandate', gettext(
+                    'receivable_collection_nets.msg_check_nets_mandate_date',
+                    payment=name, party=party.rec_name, date=date,
+                    mandates=', '.join(
+                        f'{m.customer_number} ({m.state})' for m in mandates))
+            else:
+                yield 'error', 'mandate', gettext(
+                    'receivable_collection_nets.msg_check_nets_mandate',
+                    payment=name, party=party.rec_name,
+                    journal=journal.payment_journal.rec_name)
+            return
+        number = mandate.customer_number or ''
+        written = to_latin1(number.strip().upper())
+        if written != number or len(written) > CUSTOMER_WIDTH:
+            yield 'error', 'customer_number', gettext(
+                'receivable_collection_nets.msg_check_nets_customer_number',
+                payment=name, mandate=mandate.rec_name, number=number,
+                written=written, size=CUSTOMER_WIDTH)
+        elif party.collection_number and (
+                normalise_customer_number(party.collection_number.upper())
+                != normalise_customer_number(number)):
+            yield 'warning', 'customer_number', gettext(
+                'receivable_collection_nets.msg_check_nets_customer_other',
+                payment=name, party=party.rec_name, number=number,
+                own=party.collection_number)
+        notification = None
+        if self in firsts:
+            notification = notifications.get((self.collection_journal, party))
+        if notification:
+            long_lines = [
+                n for n, line in enumerate(notification.lines, 1)
+                if len(to_latin1(line)) > TEXT_WIDTH]
+            if long_lines:
+                yield 'warning', 'text', gettext(
+                    'receivable_collection_nets.msg_check_nets_text_width',
+                    payment=name, party=party.rec_name,
+                    lines=', '.join(map(str, long_lines[:10])),
+                    width=TEXT_WIDTH)
+
+    @classmethod
+    def nets_notifications(cls, payments):
+        "Map (collection journal, party) of the payments to the customer's notification."
+        pool = Pool()
+        Notification = pool.get('receivable.collection.notification')
+        journals = list({p.collection_journal.id for p in payments
+                if p.collection_journal})
+        result = {}
+        for sub_ids in grouped_slice(journals, backend.MAX_QUERY_PARAMS):
+            for notification in Notification.search([
+                        ('journal', 'in', list(sub_ids)),
+                        ]):
+                result[(notification.journal, notification.party)] = notification
+        return result
 
     @property
     def nets_invoice(self):
@@ -414,14 +561,25 @@ class Group(metaclass=PoolMeta):
         for payment, mandate in zip(payments, mandates):
             grouped[(mandate, payment.date)].append(payment)
         debtor = self.journal.nets_section in NETS_DEBTOR_SECTIONS
+        Payment = Pool().get('account.payment')
+        notifications = Payment.nets_notifications(payments)
+        notified = set()
         orders = []
         for (mandate, date), key_payments in grouped.items():
+            texts = tuple(p.nets_text for p in key_payments)
+            first = key_payments[0]
+            notification = notifications.get(
+                (first.collection_journal, first.party))
+            if notification and notification not in notified:
+                # the customer's notification goes with the first collection
+                notified.add(notification)
+                texts = fit_text_lines(notification.lines) or texts
             orders.append((CollectionOrder(
                         mandate.customer_number, date,
                         sum((p.amount for p in key_payments), Decimal(0)),
                         mandate_number=mandate.mandate_number or '',
                         reference=' '.join(p.nets_reference for p in key_payments),
-                        texts=tuple(p.nets_text for p in key_payments),
+                        texts=texts,
                         debtor=key_payments[0].nets_debtor() if debtor else None),
                     key_payments))
         return orders

@@ -11,6 +11,8 @@ two companies (Denmark/DKK and Germany/EUR) with charts of accounts, fiscal
 years, payment terms, a dunning procedure, customers with bank accounts and
 about a thousand posted customer invoices spread over the dunning stages,
 with partial payments, full payments, credit notes and one disputed invoice.
+The Danish company also gets a Nets Betalingsservice agreement, customers with
+active mandates and the validated collection journal ``DEMO-NETS``.
 """
 from __future__ import annotations
 
@@ -114,6 +116,14 @@ SUMMARY_BUCKETS = (
     )
 DUNNING_LEVELS = (7, 21, 35, 49)
 MAX_OVERDUE = 400
+# The Nets Betalingsservice demo: agreement numbers (8-digit PBS number,
+# 5-digit debtor group), customers with a mandate and the collection journal
+NETS_JOURNAL = 'DEMO-NETS'
+NETS_AGREEMENT = 'Nets Betalingsservice'
+NETS_CREDITOR_NUMBER = '04711234'
+NETS_DEBTOR_GROUP = '00001'
+NETS_CUSTOMERS = 20
+NETS_LEAD_DAYS = 7  # the collection date: this many days after today
 
 
 class _Customer:
@@ -144,9 +154,16 @@ def create_demo_data(
     with transaction.set_user(0):
         existing = _demo_companies()
         if existing:
-            log('Demo data already present: nothing created')
+            created = False
+            if not _nets_journal():
+                # a demo database from before the Nets demo
+                with transaction.set_context(_skip_warnings=True), _lock_on_demand():
+                    create_nets_demo(today, log)
+                created = True
+            else:
+                log('Demo data already present: nothing created')
             summary = _summary(existing, today)
-            summary['created'] = False
+            summary['created'] = created
             return summary
         with transaction.set_context(_skip_warnings=True), _lock_on_demand():
             companies = _generate(today, seed, customers, invoices, log)
@@ -179,6 +196,7 @@ def _generate(today, seed, customers, invoices, log):
     _pay_invoices(rng, plans, today, refs)
     step('payments registered')
     _dispute_invoice(plans, refs)
+    create_nets_demo(today, step)
     _drop_queued_tasks(queue_mark)
     step('demo data created')
     return list(refs['companies'].values())
@@ -1108,6 +1126,174 @@ def _dispute_invoice(plans, refs):
                     }])
 
 
+# --- Nets Betalingsservice -------------------------------------------------
+
+def _nets_journal():
+    """Return the DEMO-NETS collection journal, or None."""
+    Journal = Pool().get('receivable.collection.journal')
+    journals = Journal.search([('name', '=', NETS_JOURNAL)], limit=1)
+    return journals[0] if journals else None
+
+
+def create_nets_demo(today, log=print):
+    """Create the Danish Nets agreement, mandates, template and DEMO-NETS journal.
+
+    About twenty Danish customers with DKK invoices not yet due get an active
+    mandate and the agreement (their overdue invoices stay with dunning); the
+    journal collects their invoices due within a month, a week from now, and
+    is proposed, notified and validated, so it exports without errors."""
+    pool = Pool()
+    Company = pool.get('company.company')
+    Date = pool.get('ir.date')
+    company, = Company.search([('party.name', '=', DK_COMPANY_NAME)], limit=1)
+    with Transaction().set_context(company=company.id, companies=[company.id]):
+        agreement = _create_nets_agreement(company)
+        parties = _nets_customers(company, today)
+        _create_nets_mandates(agreement, parties, today)
+        _leave_overdue_to_dunning(company, parties, today)
+        journal = _create_nets_journal(
+            company, agreement,
+            max(today, Date.today()) + dt.timedelta(days=NETS_LEAD_DAYS))
+    log('Nets agreement, %d mandates and journal %s (%s, %d payments)' % (
+            len(parties), journal.name, journal.state, len(journal.payments)))
+    return journal
+
+
+def _create_nets_agreement(company):
+    """Create the Nets payment journal: the company's CVR, its Danish bank account."""
+    pool = Pool()
+    PaymentJournal = pool.get('account.payment.journal')
+    Sequence = pool.get('ir.sequence')
+    ModelData = pool.get('ir.model.data')
+    cvr_number = next(
+        i.code for i in company.party.identifiers if i.type == DK_CVR_TYPE)
+    account = next(
+        n.number_compact for a in company.party.bank_accounts for n in a.numbers
+        if n.type == 'iban' and n.number_compact.startswith('DK'))
+    sequence, = Sequence.create([{
+                'name': 'Nets deliveries',
+                'company': company.id,
+                'sequence_type': ModelData.get_id(
+                    'receivable_collection_nets', 'sequence_type_nets_delivery'),
+                }])
+    agreement, = PaymentJournal.create([{
+                'name': NETS_AGREEMENT,
+                'company': company.id,
+                'currency': company.currency.id,
+                'process_method': 'nets_bs',
+                'nets_data_supplier': cvr_number,
+                'nets_creditor_number': NETS_CREDITOR_NUMBER,
+                'nets_debtor_group': NETS_DEBTOR_GROUP,
+                'nets_section': '0112',
+                # DK IBAN: DKkk + 4-digit registration number + 10-digit account
+                'nets_bank_code': account[4:8],
+                'nets_bank_account': account[8:18],
+                'nets_delivery_sequence': sequence.id,
+                }])
+    return agreement
+
+
+def _nets_customers(company, today):
+    """The first Danish customers with DKK items not yet due and no dispute or block."""
+    pool = Pool()
+    Party = pool.get('party.party')
+    MoveLine = pool.get('account.move.line')
+    Invoice = pool.get('account.invoice')
+    Dunning = pool.get('account.dunning')
+    excluded = {i.party for i in Invoice.search([
+                ('company', '=', company.id), ('comment', '=', DISPUTE_COMMENT)])}
+    excluded |= {d.line.party for d in Dunning.search([
+                ('company', '=', company.id), ('blocked', '=', True)])}
+    Block = pool.get('receivable.collection.dunning.block')
+    excluded |= {b.party for b in Block.search([])}
+    candidates = Party.search([
+            ('categories.name', '=', CUSTOMER_CATEGORY),
+            ('addresses.country.code', '=', 'DK'),
+            ], order=[('id', 'ASC')])
+    open_parties = {line.party for line in MoveLine.search([
+                ('move.company', '=', company.id),
+                ('move.state', '=', 'posted'),
+                ('account.type.receivable', '=', True),
+                ('reconciliation', '=', None),
+                ('party', 'in', [p.id for p in candidates]),
+                ('payment_currency', '=', company.currency.id),
+                ('payment_amount', '>', 0),
+                ('maturity_date', '>=', today),
+                ('move.origin', 'like', 'account.invoice,%'),
+                ])}
+    return [p for p in candidates
+        if p in open_parties and p not in excluded][:NETS_CUSTOMERS]
+
+
+def _create_nets_mandates(agreement, parties, today):
+    """Give each party an active mandate on the agreement and make it its agreement."""
+    pool = Pool()
+    Party = pool.get('party.party')
+    Mandate = pool.get('receivable.collection.nets.mandate')
+    mandates = Mandate.create([{
+                'company': agreement.company.id,
+                'party': party.id,
+                'journal': agreement.id,
+                'customer_number': party.code,
+                'mandate_number': '%09d' % (512200 + n),
+                'start_date': today - dt.timedelta(days=90),
+                } for n, party in enumerate(parties, 1)])
+    Mandate.activate(mandates)
+    Party.write(parties, {'collection_payment_journal': agreement.id})
+    return mandates
+
+
+def _leave_overdue_to_dunning(company, parties, today):
+    """Mark the overdue invoices of the parties as not collected by direct debit."""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    overdue = Invoice.search([
+            ('company', '=', company.id),
+            ('type', '=', 'out'),
+            ('state', '=', 'posted'),
+            ('party', 'in', [p.id for p in parties]),
+            ('move.lines.maturity_date', '<', today),
+            ])
+    if overdue:
+        Invoice.write(overdue, {'collection_excluded': True})
+
+
+def _create_nets_journal(company, agreement, date):
+    """Create the DEMO-NETS journal with its notification template and validate it."""
+    pool = Pool()
+    Template = pool.get('receivable.collection.template')
+    Journal = pool.get('receivable.collection.journal')
+    template, = Template.create([{
+                'name': 'Betalingsservice',
+                'company': company.id,
+                'header': '${party}\nVi trækker ${total} den ${date} via '
+                'Betalingsservice for:',
+                'footer': 'Spørgsmål? Ring %s.' % COMPANIES[0]['phone'],
+                'show_number': True,
+                'show_due_date': True,
+                'show_amount': True,
+                'show_subtotal': True,
+                'subtotal_label': 'I alt',
+                'width': 60,
+                }])
+    journal, = Journal.create([{
+                'name': NETS_JOURNAL,
+                'company': company.id,
+                'payment_journal': agreement.id,
+                'template': template.id,
+                'date': date,
+                'horizon': date + dt.timedelta(days=30),
+                }])
+    Journal.propose([journal])
+    Journal.notify([journal])
+    Journal.validate_journal([journal])
+    journal = Journal(journal.id)
+    if journal.state != 'validated':
+        raise RuntimeError('%s is not valid: %s' % (
+                journal.name, '; '.join(e.message for e in journal.errors)))
+    return journal
+
+
 # --- summary ---------------------------------------------------------------
 
 def _bucket(days):
@@ -1170,4 +1356,8 @@ def _summary(companies, today):
     for key in ('invoices_by_company', 'invoices_by_currency', 'invoices_by_stage',
             'open_amount_by_currency'):
         summary[key] = dict(summary[key])
+    journal = _nets_journal()
+    if journal:
+        summary['nets_journal'] = '%s (%s)' % (journal.name, journal.state)
+        summary['nets_payments'] = len(journal.payments)
     return summary

@@ -40,6 +40,9 @@ SLIPS = 'slips'           # "BS + payment slips": mandate number written as zero
 _TRANSACTION = {'0112': '0280', '0113': '0283', '0117': '0285', '0118': '0286'}
 _REFERENCE_WIDTH = {'0112': 30, '0113': 30, '0117': 9, '0118': 9}
 _ZERO_MANDATE = '0' * 9
+CUSTOMER_WIDTH = 15    # BS042 customer number, positions 028-042
+TEXT_WIDTH = 60        # BS052/BS062 text line, positions 053-112
+TEXT_LINES = 5000      # text line numbers 00001-05000 per collection and record type
 
 # Explicit replacements for characters outside ISO-8859-1 (spec section 1).
 _REPLACEMENTS = {
@@ -68,6 +71,19 @@ def to_latin1(text: str) -> str:
                            if 0x20 <= ord(c) <= 0x7e or 0xa0 <= ord(c) <= 0xff)
             out.append(base or '?')
     return ''.join(out)
+
+
+def fit_text_lines(lines: Iterable[str]) -> tuple[str, ...]:
+    """Fit free text to BS052/BS062 lines: Latin-1, 60 characters, at most 5000 lines.
+
+    Trailing blanks and the blank lines at the start and end are dropped; blank lines
+    inside the text are kept (Nets prints them).
+    """
+    fitted = [to_latin1(line)[:TEXT_WIDTH].rstrip(' ') for line in lines]
+    while fitted and not fitted[-1]:
+        fitted.pop()
+    start = next((n for n, line in enumerate(fitted) if line), len(fitted))
+    return tuple(fitted[start:start + TEXT_LINES])
 
 
 @dataclass(frozen=True)
@@ -231,8 +247,9 @@ def _collection_records(sec, pbs, order: CollectionOrder, ctx, where, seen, chec
         raise fail('missing', 'customer number')
     customer = ctx.text(raw_customer.strip().upper(), 99, 'customer number', raw_customer,
                         raw_reference)
-    if len(customer) > 15:
-        raise fail(f'{customer!r} has more than 15 characters', 'customer number')
+    if len(customer) > CUSTOMER_WIDTH:
+        raise fail(f'{customer!r} has more than {CUSTOMER_WIDTH} characters',
+                   'customer number')
     reference = ctx.text(raw_reference, _REFERENCE_WIDTH[section], 'reference', raw_customer,
                          raw_reference)
     group = sec.debtor_group
@@ -317,11 +334,12 @@ def _collection_records(sec, pbs, order: CollectionOrder, ctx, where, seen, chec
     for cls, lines, field, text_mandate in (
             (NotificationText, order.texts, 'text', mandate),
             (CardText, order.card_texts, 'card text', _ZERO_MANDATE)):
-        if len(lines) > 5000:
-            raise fail(f'{len(lines)} lines, at most 5000', field)
+        if len(lines) > TEXT_LINES:
+            raise fail(f'{len(lines)} lines, at most {TEXT_LINES}', field)
         for n, line in enumerate(lines, 1):
             records.append(cls(pbs, n, group, customer, text_mandate,
-                               ctx.text(line, 60, field, raw_customer, raw_reference)))
+                               ctx.text(line, TEXT_WIDTH, field, raw_customer,
+                                        raw_reference)))
     return records
 
 

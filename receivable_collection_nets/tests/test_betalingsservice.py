@@ -41,6 +41,7 @@ from receivable_collection_nets.betalingsservice import (
     build_0601,
     check_payment_id,
     detect_system,
+    fit_text_lines,
     format_ocr_line,
     layout_0601,
     make_payment_id,
@@ -811,6 +812,17 @@ class BuilderTest(unittest.TestCase):
         lines = lines_of(render(records))
         self.assertEqual(lines[2][73:105], 'R' * 30 + '00')
         self.assertEqual(lines[3][51:113], ' ' + 'T' * 60 + ' ')
+
+    def test_fit_text_lines(self):
+        """Free text becomes at most 5000 Latin-1 lines of 60 characters."""
+        text = ['', '  ', 'Kære Søren — vi trækker 100 € ' + 'x' * 40, '', 'Tak.  ', '', '']
+        self.assertEqual(fit_text_lines(text), (
+            ('Kære Søren - vi trækker 100 EUR ' + 'x' * 40)[:60], '', 'Tak.'))
+        self.assertEqual(len(fit_text_lines(['linje'] * 6000)), 5000)
+        self.assertEqual(fit_text_lines(['', ' ']), ())
+        records = self.build(self.section(self.order(texts=fit_text_lines(text))))
+        self.assertEqual([r.text for r in records if isinstance(r, NotificationText)],
+                         list(fit_text_lines(text)))
 
     def test_debtor_records_0117(self):
         debtor = Debtor(('Jens Hansen', 'Søndergade 1'), '8000', 'DK', '0101901234')
