@@ -672,14 +672,20 @@ class Payment(metaclass=PoolMeta):
                 'receivable_collection.msg_check_agreement', payment=name,
                 party=party.rec_name,
                 agreement=agreement.rec_name if agreement else '-')
-        if not party.collection_number:
+        method = journal.payment_journal.process_method
+        if (not party.collection_number
+                and method not in self._collection_numbered_methods()):
             yield 'error', 'customer_number', gettext(
                 'receivable_collection.msg_check_customer_number',
                 payment=name, party=party.rec_name)
-        method = journal.payment_journal.process_method
         check = getattr(self, f'_collection_problems_{method}', None)
         if check:
             yield from check(journal, today)
+
+    @classmethod
+    def _collection_numbered_methods(cls):
+        "Process methods whose mandates carry the customer number the files use."
+        return set()
 
     def _collection_problems_sepa(self, journal, today):
         "Yield the SEPA problems: a valid mandate with a valid IBAN at a known bank."

@@ -8,6 +8,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .betalingsservice import FormatError, parse_0602, parse_0603
 from .exceptions import NetsImportError
+from .payment import NETS_CURRENCY
 
 FORMATS = [
     ('nets_0601', "Nets BS 0601 Collection Data"),
@@ -58,8 +59,30 @@ class File(metaclass=PoolMeta):
                 file.nets_check_problems(problems)
                 Payment.nets_apply_0602(plan)
                 Payment.nets_log_0602(plan, file)
+                file.nets_queue_0602(plan)
             file.nets_set_delivery(delivery)
         cls.save(files)
+
+    def nets_queue_0602(self, plan):
+        "Put the events the plan could not apply in the exception queue."
+        pool = Pool()
+        Exception_ = pool.get('receivable.collection.exception')
+        Currency = pool.get('currency.currency')
+        *_, queued = plan
+        if not queued:
+            return []
+        dkk, = Currency.search([('code', '=', NETS_CURRENCY)], limit=1) or [None]
+        exceptions = [Exception_(
+                company=self.company, file=self, file_line=event.line,
+                kind=kind, date=event.payment_date, currency=dkk,
+                amount=event.paid_amount or event.amount,
+                difference=None, reference=(event.reference or '').strip() or None,
+                customer_number=event.customer_number,
+                reason=f'{event.transaction_code} {event.meaning}: {text}',
+                state='open')
+            for event, kind, text in queued]
+        Exception_.save(exceptions)
+        return exceptions
 
     @classmethod
     def nets_import_0603(cls, files):

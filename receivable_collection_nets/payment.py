@@ -184,7 +184,10 @@ class Payment(metaclass=PoolMeta):
         A collection is the payments of one group merged into one 0601 record:
         same journal, party (through the mandate of the customer number) and
         date, and their amounts add up to the event's amount.
-        Return the plan for nets_apply_0602 and the problems as (line, text)."""
+        Return the plan for nets_apply_0602 and the problems as (line, text).
+        Events naming an unknown customer number, or an amount that differs
+        from the collection, are not problems: the plan queues them as
+        (event, kind, text) for the exception queue, never posted."""
         pool = Pool()
         Mandate = pool.get('receivable.collection.nets.mandate')
         journals = Mandate.nets_journals(company, events)
@@ -211,7 +214,7 @@ class Payment(metaclass=PoolMeta):
         state = {p: (p.state, p.nets_status) for p in payments}
         transitions = defaultdict(list)
         reasons = {}
-        applied = []
+        applied, queued = [], []
         problems = []
         for event in events:
             problem = cls._nets_check_event(event)
@@ -220,7 +223,10 @@ class Payment(metaclass=PoolMeta):
                 continue
             key_mandates, problem = Mandate.nets_named_by(event, journals, found)
             if problem:
-                problems.append((event.line, problem))
+                if (event.pbs_number, event.debtor_group) in journals:
+                    queued.append((event, 'unmatched', problem))
+                else:
+                    problems.append((event.line, problem))
                 continue
             groups = {}
             for mandate in key_mandates:
@@ -250,20 +256,20 @@ class Payment(metaclass=PoolMeta):
                 continue
             elif amounts:
                 lang = pool.get('ir.lang').get()
-                problems.append((event.line, gettext(
+                queued.append((event, 'difference', gettext(
                             'receivable_collection_nets.msg_0602_amount',
                             amount=lang.format_number(event.amount, digits=2),
                             amounts=', '.join(
                                 lang.format_number(a, digits=2) for a in amounts),
                             customer=event.raw_customer_number.strip())))
             else:
-                problems.append((event.line, gettext(
+                queued.append((event, 'unmatched', gettext(
                             'receivable_collection_nets.msg_0602_no_collection',
                             customer=event.raw_customer_number.strip(),
                             date=event.payment_date,
                             code=event.transaction_code,
                             status=event.meaning)))
-        return (transitions, state, reasons, applied), problems
+        return (transitions, state, reasons, applied, queued), problems
 
     @classmethod
     def _nets_check_event(cls, event):
@@ -282,7 +288,7 @@ class Payment(metaclass=PoolMeta):
     @classmethod
     def nets_apply_0602(cls, plan):
         "Record the Nets status and reason, then succeed and fail the payments."
-        transitions, state, reasons, _ = plan
+        transitions, state, reasons, _, _ = plan
         args = []
         for payment, reason in reasons.items():
             status = state[payment][1]
@@ -308,7 +314,7 @@ class Payment(metaclass=PoolMeta):
         Event = pool.get('receivable.collection.journal.event')
         Lang = pool.get('ir.lang')
         lang = Lang.get()
-        _, _, _, applied = plan
+        _, _, _, applied, _ = plan
         events = []
         for payment, event in applied:
             journal = payment.collection_journal
@@ -359,6 +365,11 @@ class Payment(metaclass=PoolMeta):
                         ], order=[('start_date', 'DESC NULLS LAST'), ('id', 'DESC')]):
                 result[mandate.party].append(mandate)
         return result
+
+    @classmethod
+    def _collection_numbered_methods(cls):
+        "Nets mandates carry the customer number Nets sees."
+        return super()._collection_numbered_methods() | {'nets_bs'}
 
     def _collection_problems_nets_bs(self, journal, today):
         "Yield the Nets problems: DKK, an active mandate on the date, its customer number."
