@@ -589,6 +589,17 @@ class Payment(metaclass=PoolMeta):
         return super().copy(payments, default=default)
 
     @classmethod
+    def on_write(cls, payments, values):
+        "A draft payment taken out of its journal is deleted: it collects nothing."
+        callback = super().on_write(payments, values)
+        if 'collection_journal' in values and not values['collection_journal']:
+            removed = [p.id for p in payments
+                if p.collection_journal and p.state == 'draft']
+            if removed:
+                callback.append(lambda: cls.delete(cls.browse(removed)))
+        return callback
+
+    @classmethod
     def collection_check(cls, journal, payments, today):
         "Return (payment, party, severity, code, text) for every problem found."
         pool = Pool()
