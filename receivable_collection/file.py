@@ -231,6 +231,17 @@ class File(Workflow, ModelSQL, ModelView):
         "Map (direction, format) to the classmethod that handles done files."
         return {}
 
+    def check_problems(self, problems):
+        "Refuse the file when a line cannot be applied, listing every such line."
+        if problems:
+            lines = '\n'.join(
+                gettext('receivable_collection.msg_file_problem_line',
+                    line=line, problem=problem)
+                for line, problem in sorted(problems, key=lambda p: p[0]))
+            raise FileFormatError(gettext(
+                    'receivable_collection.msg_file_problems',
+                    file=self.rec_name, count=len(problems), lines=lines))
+
     @classmethod
     def handle(cls, files):
         "Dispatch the files to the handler of their direction and format."

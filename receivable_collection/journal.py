@@ -720,7 +720,24 @@ class Payment(metaclass=PoolMeta):
                 account=number.account.rec_name)
 
 
-class Error(ModelSQL, ModelView):
+class JournalCompanyMixin:
+    "Records of a journal, in the journal's company (for the company rule)."
+    __slots__ = ()
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_company', searcher='search_company')
+
+    def get_company(self, name):
+        "The journal's company."
+        return self.journal.company.id
+
+    @classmethod
+    def search_company(cls, name, clause):
+        "Search on the journal's company."
+        return [('journal.company',) + tuple(clause[1:])]
+
+
+class Error(JournalCompanyMixin, ModelSQL, ModelView):
     "A problem found when validating a collection journal."
     __name__ = 'receivable.collection.journal.error'
 
@@ -744,9 +761,6 @@ class Error(ModelSQL, ModelView):
             'readonly': Eval('severity') != 'warning',
             },
         help="An accepted warning does not stop the export.")
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def __setup__(cls):
@@ -758,17 +772,8 @@ class Error(ModelSQL, ModelView):
         "Warnings start not accepted."
         return False
 
-    def get_company(self, name):
-        "The journal's company."
-        return self.journal.company.id
 
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the journal's company."
-        return [('journal.company',) + tuple(clause[1:])]
-
-
-class Event(ModelSQL, ModelView):
+class Event(JournalCompanyMixin, ModelSQL, ModelView):
     "An entry of a journal's transaction log: what happened, when, to what."
     __name__ = 'receivable.collection.journal.event'
 
@@ -783,9 +788,6 @@ class Event(ModelSQL, ModelView):
         'receivable.collection.file', "File", readonly=True, ondelete='RESTRICT')
     code = fields.Char("Code", readonly=True)
     text = fields.Text("Text", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def __setup__(cls):
@@ -796,15 +798,6 @@ class Event(ModelSQL, ModelView):
     def default_timestamp(cls):
         "Now."
         return dt.datetime.now()
-
-    def get_company(self, name):
-        "The journal's company."
-        return self.journal.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the journal's company."
-        return [('journal.company',) + tuple(clause[1:])]
 
     @classmethod
     def check_modification(cls, mode, events, values=None, external=False):
@@ -890,7 +883,7 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
             subtotal_label=self.subtotal_label or 'Total', width=self.width)
 
 
-class Notification(ModelSQL, ModelView):
+class Notification(JournalCompanyMixin, ModelSQL, ModelView):
     "What one customer is told will be collected, and how it was sent."
     __name__ = 'receivable.collection.notification'
 
@@ -908,9 +901,6 @@ class Notification(ModelSQL, ModelView):
     email = fields.Char("E-mail", readonly=True)
     sent = fields.Timestamp("Sent", readonly=True)
     attachments = fields.Char("Attachments", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def __setup__(cls):
@@ -920,15 +910,6 @@ class Notification(ModelSQL, ModelView):
             ('party_unique', Unique(t, t.journal, t.party),
                 'receivable_collection.msg_notification_party_unique'),
             ]
-
-    def get_company(self, name):
-        "The journal's company."
-        return self.journal.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the journal's company."
-        return [('journal.company',) + tuple(clause[1:])]
 
     @property
     def lines(self):

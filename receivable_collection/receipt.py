@@ -71,17 +71,6 @@ class File(metaclass=PoolMeta):
                     file=self.rec_name, message=message_id,
                     other=earlier[0].rec_name))
 
-    def collection_check_problems(self, problems):
-        "Refuse the file when a line cannot be applied, listing every such line."
-        if problems:
-            lines = '\n'.join(
-                gettext('receivable_collection.msg_file_problem_line',
-                    line=line, problem=problem)
-                for line, problem in sorted(problems, key=lambda p: p[0]))
-            raise CollectionImportError(gettext(
-                    'receivable_collection.msg_file_problems',
-                    file=self.rec_name, count=len(problems), lines=lines))
-
     # pain.002
 
     @classmethod
@@ -94,7 +83,7 @@ class File(metaclass=PoolMeta):
             file.collection_check_delivery(report.message_id)
             with without_check_access():
                 plan, problems = file._pain002_plan(report)
-                file.collection_check_problems(problems)
+                file.check_problems(problems)
                 Payment.collection_apply(plan, file)
             file.delivery_id = report.message_id
         cls.save(files)
@@ -166,7 +155,7 @@ class File(metaclass=PoolMeta):
             with without_check_access(), Transaction().set_context(
                     company=file.company.id):
                 plan, exceptions, problems = file._camt054_plan(document)
-                file.collection_check_problems(problems)
+                file.check_problems(problems)
                 Payment.collection_apply(plan, file)
                 Exception_.save(exceptions)
             file.delivery_id = document.message_id

@@ -56,7 +56,7 @@ class File(metaclass=PoolMeta):
             with without_check_access():
                 plan, problems = Payment.nets_plan_0602(
                     file.company, delivery.payments)
-                file.nets_check_problems(problems)
+                file.check_problems(problems)
                 Payment.nets_apply_0602(plan)
                 Payment.nets_log_0602(plan, file)
                 file.nets_queue_0602(plan)
@@ -97,7 +97,7 @@ class File(metaclass=PoolMeta):
             with without_check_access():
                 plan, problems = Mandate.nets_plan_0603(
                     file.company, delivery.mandates, today)
-                file.nets_check_problems(problems)
+                file.check_problems(problems)
                 Mandate.nets_apply_0603(plan)
             file.nets_set_delivery(delivery)
         cls.save(files)
@@ -145,17 +145,6 @@ class File(metaclass=PoolMeta):
     def nets_delivery_id(delivery):
         "Nets' serial number of the delivery as stored on the file."
         return f'{delivery.delivery_id:010d}'
-
-    def nets_check_problems(self, problems):
-        "Refuse the file when a line cannot be applied, listing every such line."
-        if problems:
-            lines = '\n'.join(
-                gettext('receivable_collection_nets.msg_file_line',
-                    line=line, problem=problem)
-                for line, problem in sorted(problems, key=lambda p: p[0]))
-            raise NetsImportError(gettext(
-                    'receivable_collection_nets.msg_file_problems',
-                    file=self.rec_name, count=len(problems), lines=lines))
 
     def nets_set_delivery(self, delivery):
         "Keep Nets' serial number and the tolerated irregularities of the file."

@@ -437,10 +437,11 @@ class ReceivableCollectionNetsTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(payments[0].state, 'processing')
 
     @with_transaction()
-    def test_import_0602_refused_whole(self):
-        "Unknown customers and other amounts refuse the file, listing every line."
+    def test_import_0602_queues_unknown_and_differing(self):
+        "Unknown customers and other amounts go to the exception queue; the rest applies."
         pool = Pool()
         File = pool.get('receivable.collection.file')
+        Exception_ = pool.get('receivable.collection.exception')
         company = self._company()
         with set_company(company):
             journal, day, payments = self._processing()
@@ -453,14 +454,43 @@ class ReceivableCollectionNetsTestCase(CompanyTestMixin, ModuleTestCase):
                         ]))
             file.save()
             File.wait([file])
+            File.do([file])
+            self.assertEqual(file.state, 'done')
+            exceptions = Exception_.search(
+                [('file', '=', file.id)], order=[('file_line', 'ASC')])
+            self.assertEqual(
+                [(e.file_line, e.kind, e.customer_number, e.amount) for e in exceptions],
+                [(4, 'unmatched', 'C-9', Decimal('5.00')),
+                    (5, 'difference', 'C-1', Decimal('120.00'))])
+            self.assertRegex(exceptions[0].reason, 'unknown customer number "000000000000C-9"')
+            self.assertRegex(exceptions[1].reason, r'120.00 .*differs .*120.50')
+            self.assertEqual(
+                sorted((p.party.name, p.amount, p.state) for p in payments),
+                [('First', Decimal('20.50'), 'processing'),
+                    ('First', Decimal('100.00'), 'processing'),
+                    ('Second', Decimal('10.00'), 'succeeded')])
+
+    @with_transaction()
+    def test_import_0602_foreign_refused_whole(self):
+        "A delivery for another creditor is refused whole, naming the line."
+        pool = Pool()
+        File = pool.get('receivable.collection.file')
+        company = self._company()
+        with set_company(company):
+            journal, day, payments = self._processing()
+            data = reply('0602', '0211', [
+                    payment_event('0236', 'C-2', '10.00', day)])
+            data = data.replace(journal.nets_creditor_number.encode(), b'07654321')
+            file = File(
+                direction='in', format='nets_0602', filename='foreign.txt', data=data)
+            file.save()
+            File.wait([file])
             with self.assertRaisesRegex(
-                    UserError, r'(?s)"bad.txt" was not imported: 2 line.*'
-                    r'line 4: unknown customer number "000000000000C-9".*'
-                    r'line 5: the amount 120.00 .*differs .*120.50'):
+                    UserError, r'(?s)"foreign.txt" was not imported: 1 line.*'
+                    r'line 3: no Nets payment journal has PBS number 07654321'):
                 File.do([file])
             self.assertEqual(file.state, 'waiting')
             self.assertEqual({p.state for p in payments}, {'processing'})
-            self.assertEqual({p.nets_status for p in payments}, {None})
 
     @with_transaction()
     def test_import_0602_same_delivery_refused(self):
