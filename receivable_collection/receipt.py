@@ -165,8 +165,6 @@ class File(metaclass=PoolMeta):
         "The returns and matched payments of the notification, its exceptions and problems."
         pool = Pool()
         Payment = pool.get('account.payment')
-        Configuration = pool.get('receivable.collection.configuration')
-        config = Configuration(1)
         company = self.company
         plan, exceptions, problems = [], [], []
         transactions = {
@@ -206,9 +204,8 @@ class File(metaclass=PoolMeta):
             if i.line in transactions
             and transactions[i.line].debtor_iban in parties else i
             for i in incoming]
-        expected, records = self._camt_expected(incoming)
-        tolerance = Tolerance(absolute=config.get_multivalue(
-                'collection_tolerance', company=company.id) or Decimal(0))
+        expected, records = Payment.collection_expected(company, incoming)
+        tolerance = Payment.collection_tolerance(company)
         for match in match_payments(incoming, expected, tolerance):
             incoming_ = match.incoming
             payer = (parties.get(transactions[incoming_.line].debtor_iban)
@@ -239,21 +236,60 @@ class File(metaclass=PoolMeta):
                 owners[number.number_compact].add(owner)
         return {iban: next(iter(o)) for iban, o in owners.items() if len(o) == 1}
 
-    def _camt_expected(self, incoming):
+    def _camt_exception(self, match, record, payer, records):
+        "An exception to resolve by hand for a payment that cannot be posted."
+        pool = Pool()
+        Payment = pool.get('account.payment')
+        exception = Payment.collection_exception(
+            self.company, match, record, payer, records)
+        exception.file = self
+        exception.file_line = match.incoming.line
+        return exception
+
+
+class Payment(metaclass=PoolMeta):
+    "Collections confirmed, returned and received from bank files."
+    __name__ = 'account.payment'
+
+    collection_difference = Monetary(
+        "Collection Difference", currency='currency', digits='currency',
+        readonly=True,
+        states={
+            'invisible': ~Eval('collection_difference'),
+            },
+        help="Received minus collected amount, written off within the tolerance.")
+
+    @property
+    def collection_invoice(self):
+        "The invoice the payment collects, if any."
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        if self.line and isinstance(self.line.move_origin, Invoice):
+            return self.line.move_origin
+
+    @classmethod
+    def collection_tolerance(cls, company):
+        "The payment difference the company writes off instead of leaving open."
+        pool = Pool()
+        Configuration = pool.get('receivable.collection.configuration')
+        return Tolerance(absolute=Configuration(1).get_multivalue(
+                'collection_tolerance', company=company.id) or Decimal(0))
+
+    @classmethod
+    def collection_expected(cls, company, incoming):
         """The collections and open items the incoming payments may settle.
 
         Collections are found by end-to-end id; open items by the invoice
-        numbers and references in the remittance information and by the
-        customers the money came from."""
+        numbers, references and payment ids in the remittance information and
+        by the customers the money came from.  Used by the bank files and the
+        bank statements."""
         pool = Pool()
-        Payment = pool.get('account.payment')
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
-        company = self.company
         expected, records = [], {}
         ids = [int(i.end_to_end_id) for i in incoming
             if i.end_to_end_id and i.end_to_end_id.isdigit()]
-        for payment in Payment.search([
+        for payment in cls.search([
                     ('id', 'in', ids),
                     ('company', '=', company.id),
                     ('kind', '=', 'receivable'),
@@ -285,6 +321,7 @@ class File(metaclass=PoolMeta):
                 ('number', 'in', list(words)),
                 ('customer_payment_reference', 'in', list(words)),
                 ]
+            alternatives += Invoice.collection_payment_id_domain(words)
         if numbers:
             parties = Party.search(['OR',
                     ('collection_customer_number', 'in', list(numbers)),
@@ -300,7 +337,7 @@ class File(metaclass=PoolMeta):
         for invoice in invoices:
             references = tuple(filter(None, [
                         invoice.number, invoice.customer_payment_reference,
-                        invoice.reference]))
+                        invoice.reference, *invoice.collection_payment_ids()]))
             party = invoice.party
             if invoice.state == 'paid':
                 key = ('invoice', invoice.id)
@@ -325,16 +362,16 @@ class File(metaclass=PoolMeta):
                         already_paid=due <= 0, open_amount=max(due, Decimal(0))))
         return expected, records
 
-    def _camt_exception(self, match, record, payer, records):
-        "An exception to resolve by hand for a payment that cannot be posted."
+    @classmethod
+    def collection_exception(cls, company, match, record, payer, records):
+        "An unsaved exception to resolve by hand for a payment that cannot be posted."
         pool = Pool()
         Exception_ = pool.get('receivable.collection.exception')
-        Payment = pool.get('account.payment')
         MoveLine = pool.get('account.move.line')
         Currency = pool.get('currency.currency')
         incoming = match.incoming
         currency = Currency.search([('code', '=', incoming.currency)], limit=1)
-        payment = record if isinstance(record, Payment) else None
+        payment = record if isinstance(record, cls) else None
         line = record if isinstance(record, MoveLine) else (
             payment.line if payment else None)
         suggestions = []
@@ -347,8 +384,8 @@ class File(metaclass=PoolMeta):
             if isinstance(first, MoveLine):
                 line = first
         return Exception_(
-            company=self.company, file=self, file_line=incoming.line,
-            kind=match.kind, date=incoming.date, amount=incoming.amount,
+            company=company, kind=match.kind, date=incoming.date,
+            amount=incoming.amount,
             currency=currency[0] if currency else None,
             reference=incoming.reference,
             end_to_end_id=incoming.end_to_end_id,
@@ -358,27 +395,6 @@ class File(metaclass=PoolMeta):
             payment=payment, line=line, difference=match.difference,
             reason=match.reason, suggestions='\n'.join(suggestions) or None,
             state='open')
-
-
-class Payment(metaclass=PoolMeta):
-    "Collections confirmed, returned and received from bank files."
-    __name__ = 'account.payment'
-
-    collection_difference = Monetary(
-        "Collection Difference", currency='currency', digits='currency',
-        readonly=True,
-        states={
-            'invisible': ~Eval('collection_difference'),
-            },
-        help="Received minus collected amount, written off within the tolerance.")
-
-    @property
-    def collection_invoice(self):
-        "The invoice the payment collects, if any."
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        if self.line and isinstance(self.line.move_origin, Invoice):
-            return self.line.move_origin
 
     @classmethod
     def collection_apply(cls, plan, file):
