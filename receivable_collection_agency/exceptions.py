@@ -7,3 +7,7 @@ from trytond.exceptions import UserError
 
 class ProfileActivationError(UserError):
     "An agency profile cannot be activated yet."
+
+
+class ProfileValueError(UserError):
+    "A value of an agency profile is not acceptable."
