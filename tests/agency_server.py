@@ -167,7 +167,8 @@ class AgencyServer:
         self.root = f'http://127.0.0.1:{self.port}'
         self.url = self.root + '/v1'
         self.token_url = self.root + '/oauth/token'
-        for target in (self._httpd.serve_forever, self._deliver_webhooks):
+        for target in (lambda: self._httpd.serve_forever(poll_interval=0.05),
+                self._deliver_webhooks):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -712,6 +713,8 @@ def _fingerprint(method, path, query, content_type, body):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'ReferenceAgency/1'
+    # Headers and body leave in one write (no Nagle / delayed-ACK stall on keep-alive).
+    wbufsize = 1 << 16
 
     def log_message(self, format, *args):
         pass
@@ -877,6 +880,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+            self.wfile.flush()
         except OSError:
             # The client gave up (time-out fault): nobody to answer.
             self.close_connection = True
