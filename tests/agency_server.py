@@ -151,6 +151,7 @@ class AgencyServer:
         self._faults = []
         self._buckets = {}
         self._ids = itertools.count(1)
+        self._request_ids = itertools.count(1)
         self._stopping = threading.Event()
         self._webhooks = queue.Queue()
         self._httpd = None
@@ -867,11 +868,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, headers=None):
         if isinstance(body, bytes):
             data, content_type = body, 'application/json'
+        elif isinstance(body, dict) and 'code' in body and status >= 400:
+            body = {**body, 'request_id': f'req_{next(self.agency._request_ids):06d}'}
+            data, content_type = protocol.dumps(body), 'application/problem+json'
         else:
-            data = protocol.dumps(body)
-            content_type = ('application/problem+json'
-                if isinstance(body, dict) and 'code' in body and status >= 400
-                else 'application/json')
+            data, content_type = protocol.dumps(body), 'application/json'
         try:
             self.send_response(status)
             self.send_header('Content-Type', content_type)

@@ -384,6 +384,11 @@ class ReportTest(AgencyTestCase):
         self.assertAgencyError(
             lambda: self.client.upload_document('RC-404', new, PDF, key()),
             'permanent', 404, 'not_found')
+        big = b'%PDF-1.4\n' + b'0' * (10 * 1024 * 1024)
+        self.assertAgencyError(
+            lambda: self.client.upload_document(self.eid, {**new, 'id': 'doc-3'}, big, key()),
+            'permanent', 413, 'document_too_big')
+        self.assertEqual(sorted(self.agency.case(self.eid).files), ['doc-2'])
 
 
 class EventsTest(AgencyTestCase):
@@ -498,6 +503,7 @@ class HttpContractTest(AgencyTestCase):
             (401, 'unauthenticated', 'Bearer'))
         self.assertIsNone(headers['RateLimit-Limit'])
         self.assertEqual(headers['Content-Type'], 'application/problem+json')
+        self.assertRegex(body['request_id'], r'^req_[0-9]{6}$')
 
     def test_post_needs_key_and_json(self):
         "A POST without a uuid4 Idempotency-Key is 400; a non-JSON body 415."

@@ -933,6 +933,7 @@ class Event:
     external_id: str
     agency_case_id: str | None
     data: dict = field(default_factory=dict)
+    raw: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def known(self):
@@ -964,6 +965,7 @@ def parse_event(envelope):
         raise EventError('body', "an event must be a JSON object")
 
     def required(key, types, what):
+        "The envelope's value at key, present and of the given JSON type."
         value = envelope.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise EventError(key, "is required")
@@ -996,7 +998,7 @@ def parse_event(envelope):
         raise EventError('data.status', f"unknown status {data['status']!r}")
     return Event(
         id=event_id, sequence=sequence, type=event_type, occurred_at=occurred_at,
-        external_id=external_id, agency_case_id=agency_case_id, data=data)
+        external_id=external_id, agency_case_id=agency_case_id, data=data, raw=envelope)
 
 
 def make_event(event_id, sequence, event_type, occurred_at, external_id, data,
