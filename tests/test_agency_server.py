@@ -154,6 +154,19 @@ class CreateClaimTest(AgencyTestCase):
         self.assertEqual((result.status, result.tries), (201, 2))
         self.assertEqual(self.sleeps, [7])
 
+    def test_long_retry_after_leaves_it_pending(self):
+        "A Retry-After beyond the cap is not waited for: transient at once, with the delay."
+        self.agency.inject('rate_limit', retry_after=900)
+        error = self.assertAgencyError(
+            lambda: self.client.create_claim(claim(), key()), 'transient', 429, 'rate_limited')
+        self.assertEqual((error.tries, error.retry_after, self.sleeps), (1, 900, []))
+
+    def test_post_needs_a_uuid4_key(self):
+        "A POST without a uuid4 key is refused before anything is sent."
+        with self.assertRaises(ValueError):
+            self.client.create_claim(claim(), 'RC-2026-000001')
+        self.assertEqual(self.agency.requests, [])
+
     def test_gives_up_after_max_tries(self):
         "Eight failures leave a transient error for the next run."
         self.agency.inject('error500', count=10)

@@ -453,8 +453,7 @@ class PushClient:
             kind = PERMANENT
         body = answer.body if isinstance(answer.body, dict) else {}
         errors = body.get('errors') if isinstance(body.get('errors'), list) else []
-        code = body.get('code') or (
-            'malformed_response' if answer.malformed else f'http_{status}')
+        code = body.get('code') or f'http_{status}'
         return AgencyError(
             kind, message or self._message(answer), status=status, code=code,
             errors=errors, body=answer.body, tries=answer.tries)
