@@ -125,8 +125,9 @@ class AgencyServer:
     def __init__(self, api_key='agency-test-key', rate=10, burst=20, min_debtor_age=None,
             recall_mode='immediate', webhook_url=None, webhook_secret=None,
             webhook_tries=3, webhook_delay=0.05, basic_users=None, oauth_clients=None,
-            token_lifetime=3600, clock=None, today=None, monotonic=time.monotonic):
+            token_lifetime=3600, clock=None, today=None, monotonic=time.monotonic, port=0):
         self.api_key = api_key
+        self.port = port
         self.rate = rate
         self.burst = burst
         self.min_debtor_age = min_debtor_age
@@ -161,7 +162,7 @@ class AgencyServer:
 
     def start(self):
         "Listen on 127.0.0.1 with a free port."
-        self._httpd = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+        self._httpd = ThreadingHTTPServer(('127.0.0.1', self.port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.agency = self
         self.port = self._httpd.server_address[1]
@@ -885,3 +886,26 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             # The client gave up (time-out fault): nobody to answer.
             self.close_connection = True
+
+
+def main():
+    "Run the reference agency until interrupted (for trying the push profile by hand)."
+    import argparse
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument('--port', type=int, default=0)
+    parser.add_argument('--api-key', default='agency-test-key')
+    parser.add_argument('--webhook-url')
+    parser.add_argument('--webhook-secret')
+    args = parser.parse_args()
+    agency = AgencyServer(api_key=args.api_key, port=args.port,
+        webhook_url=args.webhook_url, webhook_secret=args.webhook_secret).start()
+    print(f"reference agency on {agency.url} (Bearer key from --api-key)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        agency.stop()
+
+
+if __name__ == '__main__':
+    main()

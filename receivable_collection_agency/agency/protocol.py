@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from stdnum.dk import cvr as dk_cvr
 from stdnum.no import orgnr as no_orgnr
@@ -222,7 +222,10 @@ def format_money(amount, currency):
     digits = minor_digits(currency)
     amount = Decimal(amount)
     exponent = Decimal(1).scaleb(-digits)
-    quantized = amount.quantize(exponent)
+    try:
+        quantized = amount.quantize(exponent)
+    except InvalidOperation:
+        raise ValueError(f"{amount} is out of range") from None
     if quantized != amount:
         raise ValueError(f"{amount} is not exact in {currency} ({digits} decimals)")
     if quantized < 0:

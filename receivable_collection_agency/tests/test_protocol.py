@@ -126,7 +126,8 @@ class MoneyTest(unittest.TestCase):
         self.assertEqual(format_money(Decimal('-0.00'), 'EUR'), '0.00')
         self.assertEqual(format_money(Decimal('1200.0'), 'JPY'), '1200')
         self.assertEqual(format_money(Decimal('7.5'), 'KWD'), '7.500')
-        for amount, currency in [('1200.005', 'DKK'), ('0.5', 'JPY'), ('-1', 'DKK')]:
+        for amount, currency in [('1200.005', 'DKK'), ('0.5', 'JPY'), ('-1', 'DKK'),
+                ('1E+30', 'DKK'), ('NaN', 'EUR')]:
             with self.subTest(amount=amount), self.assertRaises(ValueError):
                 format_money(Decimal(amount), currency)
 
