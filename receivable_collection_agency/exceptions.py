@@ -11,3 +11,11 @@ class ProfileActivationError(UserError):
 
 class ProfileValueError(UserError):
     "A value of an agency profile is not acceptable."
+
+
+class CaseError(UserError):
+    "An agency case cannot be changed that way."
+
+
+class HandoverError(UserError):
+    "Invoices cannot be handed over that way."

@@ -3,10 +3,12 @@
 # license terms.
 "Debt-collection agency profiles: onboarding, credentials and eligibility."
 import re
+from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
@@ -66,21 +68,29 @@ class Profile(Workflow, ModelSQL, ModelView):
     api_key = fields.Function(fields.Char(
             "Live API Key", help="Write the key to change it; it is never shown back."),
         'get_secrets', setter='set_secrets')
-    api_key_stored = fields.Char("Live API Key (stored)", strip=False)
+    api_key_stored = fields.Char("Live API Key (stored)", strip=False, loading='lazy')
     test_api_key = fields.Function(fields.Char(
             "Test API Key", help="Write the key to change it; it is never shown back."),
         'get_secrets', setter='set_secrets')
-    test_api_key_stored = fields.Char("Test API Key (stored)", strip=False)
+    test_api_key_stored = fields.Char("Test API Key (stored)", strip=False, loading='lazy')
     webhook_secret = fields.Function(fields.Char(
             "Webhook Secret",
             help="The secret the agency signs its webhooks with. Writing a new "
             "one keeps the old one valid until the next change (rotation)."),
         'get_secrets', setter='set_secrets')
-    webhook_secret_stored = fields.Char("Webhook Secret (stored)", strip=False)
+    webhook_secret_stored = fields.Char("Webhook Secret (stored)", strip=False, loading='lazy')
     webhook_secret_previous = fields.Function(fields.Char(
             "Previous Webhook Secret"), 'get_secrets', setter='set_secrets')
     webhook_secret_previous_stored = fields.Char(
-        "Previous Webhook Secret (stored)", strip=False)
+        "Previous Webhook Secret (stored)", strip=False, loading='lazy')
+    request_timeout = fields.Integer(
+        "Request Timeout", required=True, help="Seconds to wait for each answer.")
+    max_tries = fields.Integer(
+        "Tries per Run", required=True,
+        help="Tries of one call inside a run before it waits, pending, for the next run.")
+    rate_limit = fields.Numeric(
+        "Requests per Second", digits=(16, 1),
+        help="At most this many calls per second. Empty: no limit.")
     events_cursor = fields.Char(
         "Events Cursor", readonly=True,
         help="The position in the agency's event feed read so far.")
@@ -228,6 +238,11 @@ class Profile(Workflow, ModelSQL, ModelView):
                     'icon': 'tryton-back',
                     'depends': ['state'],
                     },
+                'sync': {
+                    'invisible': (Eval('state') == 'draft') | (Eval('pattern') != 'push'),
+                    'icon': 'tryton-refresh',
+                    'depends': ['state', 'pattern'],
+                    },
                 })
 
     @classmethod
@@ -244,6 +259,21 @@ class Profile(Workflow, ModelSQL, ModelView):
     def default_environment(cls):
         "Start against the agency's test system."
         return 'test'
+
+    @classmethod
+    def default_request_timeout(cls):
+        "Ten seconds."
+        return 10
+
+    @classmethod
+    def default_max_tries(cls):
+        "Eight tries, as the contract's retry rule says."
+        return 8
+
+    @classmethod
+    def default_rate_limit(cls):
+        "Five calls per second, the contract's client default."
+        return Decimal(5)
 
     @classmethod
     def default_handover_days(cls):
@@ -470,6 +500,47 @@ class Profile(Workflow, ModelSQL, ModelView):
         for name in SECRETS.values():
             default.setdefault(name, None)
         return super().copy(profiles, default=default)
+
+    @classmethod
+    @ModelView.button
+    def sync(cls, profiles):
+        """Read the agency's event feed from the stored cursor and apply it.
+
+        Each page's events and the cursor after it are saved in the same
+        transaction, so a rolled-back page is read again (events dedupe by id).
+        Then the direct payments and credit notes booked since are reported and
+        pending actions retried.
+        """
+        pool = Pool()
+        Event = pool.get('receivable.collection.agency.event')
+        Action = pool.get('receivable.collection.agency.action')
+        Case = pool.get('receivable.collection.agency.case')
+        from .sync import client_for
+        for profile in profiles:
+            if profile.pattern != 'push' or profile.state == 'draft':
+                continue
+            with client_for(profile) as client:
+                for page in client.iter_event_pages(cursor=profile.events_cursor):
+                    events = Event.store(
+                        profile, [e.to_json() for e in page.events], 'poll')
+                    Event.apply(events)
+                    profile.events_cursor = page.next_cursor
+                    profile.save()
+            cases = Case.search([
+                    ('profile', '=', profile.id), ('state', 'in', ['submitted',
+                            'accepted', 'in_progress', 'installment_plan'])])
+            Action.queue_reports(cases)
+            Action.process(Action.search([
+                        ('case.profile', '=', profile.id), ('state', '=', 'pending')]))
+
+    @classmethod
+    def cron_sync(cls):
+        "Synchronise the company's agency profiles (push: poll the events feed)."
+        company_id = Transaction().context.get('company')
+        cls.sync(cls.search([
+                    ('company', '=', company_id),
+                    ('state', 'in', ['active', 'paused', 'inactive']),
+                    ]))
 
     @classmethod
     def for_webhook(cls, profile_id):
