@@ -16,6 +16,8 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from receivable_collection import dunning_rules as rules
+
 from . import eligibility
 from .exceptions import CaseError
 
@@ -288,7 +290,8 @@ class Case(Workflow, ModelSQL, ModelView):
                     ('company', '=', profile.company.id),
                     ('type', '=', 'out'),
                     ('state', '=', 'posted'),
-                    ('lines_to_pay', 'where', [
+                    ('move.lines', 'where', [
+                            ('account.type.receivable', '=', True),
                             ('maturity_date', '<=', due),
                             ('reconciliation', '=', None),
                             ]),
@@ -539,6 +542,11 @@ class Case(Workflow, ModelSQL, ModelView):
                     debtor[kind] = value
         registration = next((i.code for i in party.identifiers
                 if i.type in _REGISTRATION_TYPES), None)
+        vat = party.tax_identifier
+        if (not registration and vat and vat.type == 'eu_vat'
+                and vat.code[:2] in {'DK', 'NO', 'SE'}):
+            # Tryton keeps a Danish CVR as its EU VAT number, DK + the CVR.
+            registration = vat.code[2:]
         if registration:
             debtor['registration_no'] = registration
         if party.tax_identifier and party.tax_identifier.type == 'eu_vat':
@@ -754,7 +762,6 @@ class CaseSideClaim(ModelSQL, ModelView):
         pool = Pool()
         Rate = pool.get('receivable.collection.interest.rate')
         Interest = pool.get('receivable.collection.dunning.interest')
-        from trytond.modules.receivable_collection import dunning_rules as rules
         case = case_line.case
         items = dunning.collection_open_items()
         levels = list(dunning.procedure.levels)

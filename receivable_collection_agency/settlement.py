@@ -130,31 +130,44 @@ class Settlement(ModelSQL, ModelView):
             period=Period.find(company, date=self.date), origin=case,
             description=gettext('receivable_collection_agency.msg_settlement_move',
                 case=case.rec_name, settlement=self.settlement_id))
+        move.save()
         lines = []
         if self.remitted:
-            lines.append(Line(account=profile.clearing_account, debit=self.remitted,
-                    credit=0, party=profile.agency
+            lines.append(Line(move=move, account=profile.clearing_account,
+                    debit=self.remitted, credit=0, party=profile.agency
                     if profile.clearing_account.party_required else None))
         if self.agency_fee:
-            lines.append(Line(account=profile.fee_account, debit=self.agency_fee,
-                    credit=0, party=profile.agency
+            lines.append(Line(move=move, account=profile.fee_account,
+                    debit=self.agency_fee, credit=0, party=profile.agency
                     if profile.fee_account.party_required else None))
         principal = []
         left = self.principal
         for invoice in invoices:
             amount = min(left, invoice.amount_to_pay)
             if amount > 0:
-                line = Line(account=receivable, party=case.party, debit=0, credit=amount)
+                line = Line(move=move, account=receivable, party=case.party,
+                    debit=0, credit=amount)
                 principal.append((invoice, line))
                 lines.append(line)
                 left -= amount
         side = self.interest + self.costs + left
+        side_line = None
         if side:
-            lines.append(Line(account=receivable, party=case.party, debit=0, credit=side))
-        move.lines = lines
-        move.save()
+            side_line = Line(move=move, account=receivable, party=case.party,
+                debit=0, credit=side)
+            lines.append(side_line)
+        Line.save(lines)
         Move.post([move])
         Invoice.add_payment_lines({i: [l] for i, l in principal})
+        # Fully paid invoices and fully collected side claims are reconciled.
+        for invoice in Invoice.browse([i.id for i, _ in principal]):
+            if not invoice.amount_to_pay:
+                Line.reconcile([l for l in invoice.lines_to_pay + invoice.payment_lines
+                        if not l.reconciliation], date=self.date)
+        charged = [c.move_line for c in case.side_claims
+            if c.move_line and not c.move_line.reconciliation]
+        if side_line and charged and sum(l.debit for l in charged) == side:
+            Line.reconcile(charged + [side_line], date=self.date)
         return move
 
 
