@@ -85,6 +85,14 @@ class Invoice(metaclass=PoolMeta):
         cls.agency_report(invoices)
 
     @classmethod
+    def post(cls, invoices):
+        "Report posted credit notes on handed-over invoices to the agency."
+        pool = Pool()
+        Action = pool.get('receivable.collection.agency.action')
+        super().post(invoices)
+        Action.process(Action.queue_credit_notes(invoices))
+
+    @classmethod
     def add_payment_lines(cls, payments):
         "Report the partial payments added to handed-over invoices."
         super().add_payment_lines(payments)

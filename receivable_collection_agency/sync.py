@@ -306,6 +306,43 @@ class Action(ModelSQL, ModelView):
         return actions
 
     @classmethod
+    def queue_credit_notes(cls, credit_notes):
+        """Log a report for each posted credit note crediting a handed-over invoice.
+
+        Return the new actions.
+        """
+        pool = Pool()
+        Case = pool.get('receivable.collection.agency.case')
+        origins = {}
+        for note in credit_notes:
+            if note.type != 'out' or note.state != 'posted' or note.total_amount >= 0:
+                continue
+            for line in note.lines:
+                origin = getattr(line, 'origin', None)
+                if getattr(origin, '__name__', None) == 'account.invoice.line':
+                    origins.setdefault(note, origin.invoice)
+        cases = Case.blocking_cases([i.id for i in origins.values()])
+        known = {(a.case.id, a.kind, a.reference) for c in cases.values() for a in c.actions}
+        actions = []
+        for note, invoice in origins.items():
+            case = cases.get(invoice.id)
+            if not case or case.state not in WITH_AGENCY:
+                continue
+            reference = f'CN-{note.id}'
+            if (case.id, 'credit_note', reference) in known:
+                continue
+            line = next(l for l in case.lines if l.invoice == invoice)
+            actions.append(cls(case=case, kind='credit_note', reference=reference,
+                    request=dumps({'id': reference, 'number': note.number,
+                            'date': note.invoice_date.isoformat(),
+                            'amount': protocol.format_money(
+                                -note.total_amount, case.currency.code),
+                            'line_number': line.number,
+                            'reason': note.description or note.number})))
+        cls.save(actions)
+        return actions
+
+    @classmethod
     def cron_process(cls):
         "Retry the pending actions of the company (same idempotency keys)."
         company_id = Transaction().context.get('company')
