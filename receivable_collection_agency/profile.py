@@ -521,9 +521,8 @@ class Profile(Workflow, ModelSQL, ModelView):
                 continue
             with client_for(profile) as client:
                 for page in client.iter_event_pages(cursor=profile.events_cursor):
-                    events = Event.store(
-                        profile, [e.to_json() for e in page.events], 'poll')
-                    Event.apply(events)
+                    Event.store(profile, [e.to_json() for e in page.events], 'poll')
+                    Event.apply_pending(profile)
                     profile.events_cursor = page.next_cursor
                     profile.save()
             cases = Case.search([

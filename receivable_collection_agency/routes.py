@@ -40,5 +40,6 @@ def webhook(request, pool, profile_id):
         logger.info("agency webhook for profile %s malformed: %s", profile_id, error)
         abort(400)
     with Transaction().set_context(company=profile.company.id):
-        Event.apply(Event.store(profile, [event.to_json()], 'webhook'))
+        Event.store(profile, [event.to_json()], 'webhook')
+        Event.apply_pending(profile)
     return Response(status=204)

@@ -14,7 +14,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from . import routes  # noqa: F401 (registers the webhook route)
 from .agency import protocol
 from .agency.client import AgencyError, PushClient, new_idempotency_key
-from .case import RECALL_REASONS, WITH_AGENCY
+from .case import RECALL_REASONS, TERMINAL, WITH_AGENCY
 
 ACTION_KINDS = [
     ('create', "Create Claim"),
@@ -138,7 +138,11 @@ class Action(ModelSQL, ModelView):
     @classmethod
     def process(cls, actions):
         "Send the pending actions, oldest first; failures stay pending or fail."
+        pool = Pool()
+        Case = pool.get('receivable.collection.agency.case')
         queue = sorted([a for a in actions if a.state == 'pending'], key=lambda a: a.id)
+        # One request in flight per case: concurrent runs wait here.
+        Case.lock(list({a.case for a in queue}))
         clients = {}
         try:
             while queue:
@@ -357,6 +361,10 @@ def client_for(profile):
         max_tries=profile.max_tries or 1, rate_limit=profile.rate_limit or None)
 
 
+class Later(str):
+    "The note of an event that cannot apply yet: it waits for an earlier one."
+
+
 class Event(ModelSQL, ModelView):
     "An event of the agency's feed (or webhook), stored once and applied once."
     __name__ = 'receivable.collection.agency.event'
@@ -464,17 +472,27 @@ class Event(ModelSQL, ModelView):
                 event.state = 'ignored'
                 continue
             note = handler(event, event.case.__class__(event.case.id), event.payload)
-            event.state = 'applied' if not note else 'error'
+            if isinstance(note, Later):
+                event.state = 'received'  # an earlier event is still missing
+            else:
+                event.state = 'applied' if not note else 'error'
             event.note = note
         cls.save(events)
+
+    @classmethod
+    def apply_pending(cls, profile):
+        "Apply every event of the profile still waiting, in feed order."
+        cls.apply(cls.search([('profile', '=', profile.id), ('state', '=', 'received')]))
 
     @staticmethod
     def _moved(case, state, **values):
         "Move the case, or say why not."
         if case.__class__.set_state([case], state, **values):
             return None
-        return gettext('receivable_collection_agency.msg_event_bad_transition',
+        note = gettext('receivable_collection_agency.msg_event_bad_transition',
             case=case.rec_name, state=case.state, target=state)
+        # A webhook may ring before the event that leads to this one.
+        return note if case.state in TERMINAL else Later(note)
 
     @classmethod
     def _apply_case_accepted(cls, event, case, data):
