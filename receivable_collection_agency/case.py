@@ -385,7 +385,9 @@ class Case(Workflow, ModelSQL, ModelView):
 
     @staticmethod
     def debtor_type(party):
-        "A party with a tax or registration number is a company, else a person."
+        "The party's debtor type, else: a company when it has a tax or registration number."
+        if party.agency_debtor_type:
+            return party.agency_debtor_type
         if party.tax_identifier:
             return 'company'
         if any(i.type in _REGISTRATION_TYPES for i in party.identifiers):

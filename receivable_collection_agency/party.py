@@ -10,6 +10,13 @@ class Party(metaclass=PoolMeta):
     "Party with the debtor facts agencies check."
     __name__ = 'party.party'
 
+    agency_debtor_type = fields.Selection([
+            (None, "Automatic"),
+            ('person', "Person"),
+            ('company', "Company"),
+            ], "Debtor Type",
+        help="How agencies see the party. Automatic: a company when it has a "
+        "tax or registration number, else a person.")
     agency_insolvent = fields.Boolean(
         "Insolvent", help="Bankrupt or in insolvency: no agency takes the claims.")
     agency_birth_date = fields.Date(
