@@ -144,6 +144,11 @@ class Case(Workflow, ModelSQL, ModelView):
     collected_total = Monetary(
         "Collected by Agency", currency='currency', digits='currency', readonly=True)
     installment_plan = fields.Char("Installment Plan", readonly=True)
+    remainder = fields.Function(Monetary(
+            "Still Open in Books", currency='currency', digits='currency',
+            help="What the case's invoices still owe in our books; after a "
+            "partial or failed collection, the amount to write off."),
+        'get_remainder')
     state = fields.Selection(STATES, "State", required=True, readonly=True, sort=False)
     state_string = state.translated('state')
 
@@ -224,6 +229,21 @@ class Case(Workflow, ModelSQL, ModelView):
         "What was handed over: open principal plus side claims."
         return (sum((l.open_amount for l in self.lines), Decimal(0))
             + sum((s.amount for s in self.side_claims), Decimal(0)))
+
+    @classmethod
+    def get_remainder(cls, cases, name):
+        "What the case invoices still owe, less credit notes reported but not yet applied."
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        result = {}
+        for case in cases:
+            notes = Invoice.browse([int(a.reference[len('CN-'):]) for a in case.actions
+                    if a.kind == 'credit_note' and a.state == 'done'])
+            credit = sum((ml.credit - ml.debit for n in notes for ml in n.lines_to_pay
+                    if not ml.reconciliation), Decimal(0))
+            result[case.id] = sum(
+                (l.invoice.amount_to_pay for l in case.lines), Decimal(0)) - credit
+        return result
 
     def get_disputed(self, name):
         "Whether any line is disputed."
