@@ -423,7 +423,11 @@ class Case(Workflow, ModelSQL, ModelView):
         """
         pool = Pool()
         Line = pool.get('receivable.collection.agency.case.line')
+        Invoice = pool.get('account.invoice')
         invoices = [i for i in invoices if i.type == 'out']
+        # Two handovers of the same invoice at once: the second waits and
+        # then finds the first one's open case.
+        Invoice.lock(invoices)
         verdicts, facts = cls.check_eligibility(profile, invoices, date)
         eligible = [i for i in invoices if not verdicts[i]]
         refused = {i: r for i, r in verdicts.items() if r}
