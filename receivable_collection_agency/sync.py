@@ -128,8 +128,10 @@ class Action(ModelSQL, ModelView):
                 actions.extend(pending)
                 continue
             claim = case.claim()
+            # No reference: after a refused create the case may be fixed and
+            # sent again with a new key (the agency stored nothing).
             actions.append(cls(
-                    case=case, kind='create', reference=case.external_id,
+                    case=case, kind='create',
                     request=protocol.dumps(claim).decode('utf-8')))
         Case.set_state(exposed, 'submitted')
         cls.save([a for a in actions if a.id is None])
