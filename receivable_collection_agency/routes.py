@@ -11,6 +11,7 @@ from trytond.wsgi import app
 from werkzeug.wrappers import Response
 
 from .agency import protocol
+from .pull import PULLED_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +44,130 @@ def webhook(request, pool, profile_id):
         Event.store(profile, [event.to_json()], 'webhook')
         Event.apply_pending(profile)
     return Response(status=204)
+
+
+def _json(body, status=200, headers=None):
+    "A JSON answer."
+    return Response(protocol.dumps(body), status=status, headers=headers,
+        content_type='application/json')
+
+
+def _problem(status, code, title):
+    "An RFC 9457 problem answer."
+    headers = {'WWW-Authenticate': 'Bearer'} if status == 401 else None
+    return Response(protocol.dumps({
+                'type': f'https://errors.example/{code}', 'title': title,
+                'status': status, 'code': code}),
+        status=status, headers=headers, content_type='application/problem+json')
+
+
+def _pull_profile(request, pool, scope):
+    "The profile of the Bearer key, or the 401/403 answer."
+    Profile = pool.get('receivable.collection.agency.profile')
+    header = request.headers.get('Authorization', '')
+    key = header[len('Bearer '):] if header.startswith('Bearer ') else None
+    profile = Profile.for_pull_key(key)
+    if profile is None:
+        return None, _problem(401, 'unauthenticated', "Missing or wrong key")
+    if scope not in profile.pull_scopes:
+        return None, _problem(403, 'forbidden', f"The key lacks the scope {scope}")
+    profile.touch_pull_key()
+    return profile, None
+
+
+def _pulled_claim(case):
+    "A claim as the agency pulls it: section (a) plus the status."
+    return {**case.claim(), 'status': case.state}
+
+
+@app.route('/<database_name>/collection/agency/v1/claims', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_claims(request, pool):
+    "The claims handed over to the agency of the key, after the cursor."
+    profile, refused = _pull_profile(request, pool, 'claims:read')
+    if refused:
+        return refused
+    cursor = request.args.get('cursor') or 'c_0'
+    try:
+        after = int(cursor[len('c_'):]) if cursor.startswith('c_') else int('x')
+        limit = min(int(request.args.get('limit', 100)), 500)
+    except ValueError:
+        return _problem(400, 'malformed', "Bad cursor or limit")
+    if limit < 1:
+        return _problem(400, 'malformed', "Bad limit")
+    with Transaction().set_context(company=profile.company.id):
+        cases = profile.pulled_cases(after, limit + 1)
+        page = cases[:limit]
+        claims = [_pulled_claim(c) for c in page]
+    logger.info("agency pull: profile %s read %d claims", profile.id, len(claims))
+    next_cursor = f'c_{page[-1].id}' if page else cursor
+    return _json({'claims': claims, 'next_cursor': next_cursor,
+            'has_more': len(cases) > limit})
+
+
+@app.route('/<database_name>/collection/agency/v1/claims/<external_id>', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_claim(request, pool, external_id):
+    "One claim handed over to the agency of the key."
+    profile, refused = _pull_profile(request, pool, 'claims:read')
+    if refused:
+        return refused
+    case = _pulled_case(pool, profile, external_id)
+    if case is None:
+        return _problem(404, 'not_found', f"No claim {external_id!r}")
+    with Transaction().set_context(company=profile.company.id):
+        return _json(_pulled_claim(case))
+
+
+@app.route('/<database_name>/collection/agency/v1/claims/<external_id>'
+    '/documents/<document_id>', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_document(request, pool, external_id, document_id):
+    "The PDF of a document of a claim, with its hash as ETag."
+    profile, refused = _pull_profile(request, pool, 'claims:read')
+    if refused:
+        return refused
+    case = _pulled_case(pool, profile, external_id)
+    document = next((d for d in case.documents if d.doc_id == document_id),
+        None) if case else None
+    if document is None:
+        return _problem(404, 'not_found', "No such document")
+    return Response(bytes(document.data), status=200, content_type='application/pdf',
+        headers={'ETag': f'"{document.sha256}"'})
+
+
+@app.route('/<database_name>/collection/agency/v1/events', methods=['POST'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_events(request, pool):
+    "The agency reports an event (scope events:write); idempotent by event id."
+    Event = pool.get('receivable.collection.agency.event')
+    profile, refused = _pull_profile(request, pool, 'events:write')
+    if refused:
+        return refused
+    try:
+        event = protocol.parse_event(request.get_data())
+    except protocol.EventError as error:
+        return _problem(400, 'malformed', str(error))
+    with Transaction().set_context(company=profile.company.id):
+        Event.store(profile, [event.to_json()], 'pull')
+        Event.apply_pending(profile)
+    return Response(status=204)
+
+
+def _pulled_case(pool, profile, external_id):
+    "The case of the profile the agency may read, or None."
+    Case = pool.get('receivable.collection.agency.case')
+    cases = Case.search([
+            ('profile', '=', profile.id),
+            ('external_id', '=', external_id),
+            ('state', 'in', list(PULLED_STATES)),
+            ], limit=1)
+    return cases[0] if cases else None

@@ -386,6 +386,7 @@ class Event(ModelSQL, ModelView):
     source = fields.Selection([
             ('poll', "Events Feed"),
             ('webhook', "Webhook"),
+            ('pull', "Pull API"),
             ], "Source", required=True, readonly=True)
     state = fields.Selection([
             ('received', "Received"),
