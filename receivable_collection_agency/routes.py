@@ -171,3 +171,62 @@ def _pulled_case(pool, profile, external_id):
             ('state', 'in', list(PULLED_STATES)),
             ], limit=1)
     return cases[0] if cases else None
+
+
+def _pull_reports(request, pool, kind, key):
+    "A page of the reports of one kind the agency may read, after the cursor."
+    Action = pool.get('receivable.collection.agency.action')
+    profile, refused = _pull_profile(request, pool, 'claims:read')
+    if refused:
+        return refused
+    cursor = request.args.get('cursor') or 'c_0'
+    try:
+        after = int(cursor[len('c_'):]) if cursor.startswith('c_') else int('x')
+        limit = min(int(request.args.get('limit', 100)), 500)
+    except ValueError:
+        return _problem(400, 'malformed', "Bad cursor or limit")
+    if limit < 1:
+        return _problem(400, 'malformed', "Bad limit")
+    actions = Action.search([
+            ('case.profile', '=', profile.id),
+            ('kind', '=', kind),
+            ('state', '=', 'done'),
+            ('id', '>', after),
+            ], order=[('id', 'ASC')], limit=limit + 1)
+    page = actions[:limit]
+    items = []
+    for action in page:
+        item = {**action.body, 'external_id': action.case.external_id}
+        if kind == 'recall':
+            item['date'] = action.create_date.date().isoformat()
+        items.append(item)
+    logger.info("agency pull: profile %s read %d %s", profile.id, len(items), key)
+    return _json({key: items, 'next_cursor': f'c_{page[-1].id}' if page else cursor,
+            'has_more': len(actions) > limit})
+
+
+@app.route('/<database_name>/collection/agency/v1/payments', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_payments(request, pool):
+    "Direct payments on the invoices handed over to the agency of the key."
+    return _pull_reports(request, pool, 'payment', 'payments')
+
+
+@app.route('/<database_name>/collection/agency/v1/credit-notes', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_credit_notes(request, pool):
+    "Credit notes on the invoices handed over to the agency of the key."
+    return _pull_reports(request, pool, 'credit_note', 'credit_notes')
+
+
+@app.route('/<database_name>/collection/agency/v1/recalls', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def pull_recalls(request, pool):
+    "The claims we took back from the agency of the key."
+    return _pull_reports(request, pool, 'recall', 'recalls')

@@ -142,7 +142,9 @@ class Action(ModelSQL, ModelView):
         "Send the pending actions, oldest first; failures stay pending or fail."
         pool = Pool()
         Case = pool.get('receivable.collection.agency.case')
-        queue = sorted([a for a in actions if a.state == 'pending'], key=lambda a: a.id)
+        # Only push profiles call out; pull and file agencies read the log.
+        queue = sorted([a for a in actions if a.state == 'pending'
+                and a.case.profile.pattern == 'push'], key=lambda a: a.id)
         # One request in flight per case: concurrent runs wait here.
         Case.lock(list({a.case for a in queue}))
         clients = {}
@@ -307,9 +309,14 @@ class Action(ModelSQL, ModelView):
                         continue
                     known.add((case.id, kind, reference))
                     actions.append(cls(case=case, kind=kind, reference=reference,
-                            request=dumps(body)))
+                            request=dumps(body), state=cls._initial_state(case)))
         cls.save(actions)
         return actions
+
+    @staticmethod
+    def _initial_state(case):
+        "Pending for a push agency; done (exposed to the agency) otherwise."
+        return 'pending' if case.profile.pattern == 'push' else 'done'
 
     @classmethod
     def queue_credit_notes(cls, credit_notes):
@@ -344,7 +351,8 @@ class Action(ModelSQL, ModelView):
                             'amount': protocol.format_money(
                                 -note.total_amount, case.currency.code),
                             'line_number': line.number,
-                            'reason': note.description or note.number})))
+                            'reason': note.description or note.number}),
+                    state=cls._initial_state(case)))
         cls.save(actions)
         return actions
 
@@ -353,7 +361,9 @@ class Action(ModelSQL, ModelView):
         "Retry the pending actions of the company (same idempotency keys)."
         company_id = Transaction().context.get('company')
         cls.process(cls.search([
-                    ('state', '=', 'pending'), ('case.company', '=', company_id)]))
+                    ('state', '=', 'pending'), ('case.company', '=', company_id),
+                    ('case.profile.pattern', '=', 'push'),
+                    ]))
 
 
 def client_for(profile):
