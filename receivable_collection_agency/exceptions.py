@@ -19,3 +19,7 @@ class CaseError(UserError):
 
 class HandoverError(UserError):
     "Invoices cannot be handed over that way."
+
+
+class AgencyFileError(UserError):
+    "A file from the agency cannot be imported."

@@ -397,6 +397,7 @@ class Event(ModelSQL, ModelView):
             ('poll', "Events Feed"),
             ('webhook', "Webhook"),
             ('pull', "Pull API"),
+            ('file', "File"),
             ], "Source", required=True, readonly=True)
     state = fields.Selection([
             ('received', "Received"),
