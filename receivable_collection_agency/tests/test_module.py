@@ -148,5 +148,61 @@ class ReceivableCollectionAgencyTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual((rules.debtor_countries, rules.currencies, rules.min_amount),
                 (('DK', 'NO'), ('DKK',), None))
 
+    def _case(self, company, **values):
+        "A saved draft case of a new profile."
+        pool = Pool()
+        Party = pool.get('party.party')
+        Case = pool.get('receivable.collection.agency.case')
+        debtor = Party(name="Mette Jensen")
+        debtor.save()
+        case = Case(company=company, profile=self._profile(company), party=debtor,
+            currency=company.currency, reason="Services", **values)
+        case.save()
+        return case
+
+    @with_transaction()
+    def test_case_number_and_states(self):
+        "Cases are numbered RC-YYYY-NNNNNN and move only as the contract allows."
+        pool = Pool()
+        Case = pool.get('receivable.collection.agency.case')
+        Date = pool.get('ir.date')
+        company = create_company()
+        with set_company(company):
+            case = self._case(company)
+            self.assertEqual(case.external_id, f'RC-{Date.today().year}-000001')
+            self.assertEqual(Case.set_state([case], 'accepted'), [])
+            self.assertEqual(case.state, 'draft')
+            for state in ['submitted', 'accepted', 'in_progress', 'paid']:
+                self.assertEqual(Case.set_state([case], state), [case])
+            self.assertEqual(Case.set_state([case], 'in_progress'), [])
+            Case.close([case])
+            self.assertEqual((case.state, case.closed_outcome), ('closed', 'paid'))
+            with self.assertRaisesRegex(UserError, 'cannot be deleted'):
+                Case.delete([case])
+            second = self._case(company)
+            self.assertEqual(second.external_id, f'RC-{Date.today().year}-000002')
+            Case.delete([second])
+
+    @with_transaction()
+    def test_case_blocks_dunning(self):
+        "Dunning waits while the agency has the case, and after a settled recall."
+        pool = Pool()
+        Case = pool.get('receivable.collection.agency.case')
+        cases = {
+            ('draft', None, None): False,
+            ('submitted', None, None): True,
+            ('installment_plan', None, None): True,
+            ('uncollectible', None, None): True,
+            ('rejected', None, None): False,
+            ('recalled', 'error', None): False,
+            ('recalled', 'paid_directly', None): True,
+            ('closed', 'disputed', 'recalled'): False,
+            ('closed', 'settled', 'recalled'): True,
+            ('closed', None, 'paid'): True,
+            }
+        for (state, reason, outcome), blocks in cases.items():
+            case = Case(state=state, recall_reason=reason, closed_outcome=outcome)
+            self.assertEqual(case.blocks_dunning, blocks, (state, reason, outcome))
+
 
 del ModuleTestCase
