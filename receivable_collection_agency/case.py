@@ -369,7 +369,7 @@ class Case(Workflow, ModelSQL, ModelView):
                 defaults = [due_date + _ONE_DAY]
             open_reminders = [
                 f'{d.level.rec_name} ({d.state})' for d in dunnings[invoice]
-                if d.state == 'draft' and not d.level.collection_handover]
+                if d.state in {'draft', 'waiting'} and not d.level.collection_handover]
             facts = eligibility.InvoiceFacts(
                 number=invoice.number or str(invoice.id),
                 debtor=str(party.id),
