@@ -354,7 +354,7 @@ class Case(Workflow, ModelSQL, ModelView):
         result = {}
         for invoice in invoices:
             party = invoice.party
-            address = invoice.invoice_address or party.address_get()
+            address = party.address_get()
             reminders = [
                 (r.date, r.level) for d in dunnings[invoice] for r in d.collection_reminders]
             notices = [d for d, level in reminders if level.collection_notice]
@@ -384,7 +384,7 @@ class Case(Workflow, ModelSQL, ModelView):
                 disputed=bool(reasons),
                 dispute_reason='; '.join(reasons) or None,
                 has_email=bool(party.contact_mechanism_get('email')),
-                has_address=bool(address and address.postal_code and address.city),
+                has_address=bool(cls.claim_address(address)),
                 notice_date=max(notices, default=None),
                 open_reminders=tuple(open_reminders),
                 first_reminder_date=min((d for d, _ in reminders), default=None),
@@ -548,17 +548,9 @@ class Case(Workflow, ModelSQL, ModelView):
             debtor['last_name'] = last
             if party.agency_birth_date:
                 debtor['birth_date'] = party.agency_birth_date.isoformat()
-        if address and address.city and address.postal_code and address.country:
-            street = address.street_name or (
-                (address.street_unstructured or '').splitlines() or [''])[0]
-            debtor['address'] = {
-                'street': street or address.city,
-                'postal_code': address.postal_code,
-                'city': address.city,
-                'country': address.country.code,
-                }
-            if address.building_number:
-                debtor['address']['house_no'] = address.building_number
+        claim_address = self.claim_address(address)
+        if claim_address:
+            debtor['address'] = claim_address
         for kind in ['email', 'phone', 'mobile']:
             mechanism = party.contact_mechanism_get(kind)
             if mechanism and mechanism.value:
@@ -581,6 +573,21 @@ class Case(Workflow, ModelSQL, ModelView):
             debtor['insolvent'] = True
         debtor['language'] = self.claim_language()
         return debtor
+
+    @staticmethod
+    def claim_address(address):
+        "The address of the claim, or None when street, postal code, city or country lack."
+        if not address:
+            return None
+        street = address.street_name or (
+            (address.street_unstructured or '').splitlines() or [''])[0]
+        if not (street and address.postal_code and address.city and address.country):
+            return None
+        result = {'street': street, 'postal_code': address.postal_code,
+            'city': address.city, 'country': address.country.code}
+        if address.building_number:
+            result['house_no'] = address.building_number
+        return result
 
     def claim_language(self):
         "The debtor's language, else the creditor country's."
