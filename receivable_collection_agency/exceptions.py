@@ -7,3 +7,19 @@ from trytond.exceptions import UserError
 
 class ProfileActivationError(UserError):
     "An agency profile cannot be activated yet."
+
+
+class ProfileValueError(UserError):
+    "A value of an agency profile is not acceptable."
+
+
+class CaseError(UserError):
+    "An agency case cannot be changed that way."
+
+
+class HandoverError(UserError):
+    "Invoices cannot be handed over that way."
+
+
+class AgencyFileError(UserError):
+    "A file from the agency cannot be imported."
