@@ -17,6 +17,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from receivable_collection import dunning_rules as rules
+from receivable_collection.notify import invoice_pdf
 
 from . import eligibility
 from .exceptions import CaseError
@@ -470,14 +471,15 @@ class Case(Workflow, ModelSQL, ModelView):
         Message = pool.get('receivable.collection.dunning.message')
         Dunning = pool.get('account.dunning')
         CaseLine = pool.get('receivable.collection.agency.case.line')
-        Report = pool.get('receivable.collection.agency.invoice', type='report')
         documents, lines = [], []
         for case in cases:
             invoices = [l.invoice for l in case.lines]
             # One PDF per invoice so each line names its own document.
             for index, line in enumerate(case.lines, 1):
                 with Transaction().set_context(company=case.company.id):
-                    _, content, _, _ = Report.execute([line.invoice.id], {})
+                    party = line.invoice.party
+                    _, content = invoice_pdf(
+                        line.invoice, party.lang.code if party.lang else None)
                 doc = Document.from_bytes(
                     case, f'doc-{index}', 'invoice', f'{line.number}.pdf', bytes(content))
                 documents.append(doc)

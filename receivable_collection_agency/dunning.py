@@ -120,14 +120,18 @@ class Run(metaclass=PoolMeta):
         super().process(runs)
         to_save = []
         for run in runs:
-            lines = {l.dunning: l for l in run.lines if l.status == 'send' and l.dunning}
-            dunnings = Dunning.browse([d.id for d in lines])
-            with Transaction().set_context(company=run.company.id):
-                refused = Dunning.agency_hand_over(dunnings, run.date)
-            for dunning, reasons in refused.items():
-                line = lines[dunning]
-                line.note = '; '.join(reasons)
-                to_save.append(line)
+            by_company = defaultdict(dict)
+            for line in run.lines:
+                if line.status == 'send' and line.dunning:
+                    by_company[line.company][line.dunning] = line
+            for company, lines in by_company.items():
+                dunnings = Dunning.browse([d.id for d in lines])
+                with Transaction().set_context(company=company.id):
+                    refused = Dunning.agency_hand_over(dunnings, run.date)
+                for dunning, reasons in refused.items():
+                    line = lines[dunning]
+                    line.note = '; '.join(reasons)
+                    to_save.append(line)
         RunLine.save(to_save)
 
 

@@ -4,7 +4,6 @@
 "Hand invoices over to an agency; the invoice shows its case."
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
-from trytond.modules.company import CompanyReport
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -120,11 +119,6 @@ class Invoice(metaclass=PoolMeta):
         default = default.copy() if default else {}
         default.setdefault('agency_case_lines', None)
         return super().copy(invoices, default=default)
-
-
-class InvoiceReport(CompanyReport):
-    "The invoice as PDF for the agency (HTML rendered by weasyprint)."
-    __name__ = 'receivable.collection.agency.invoice'
 
 
 class HandOverStart(ModelView):
