@@ -446,6 +446,7 @@ class Case(Workflow, ModelSQL, ModelView):
             cases.append(case)
         cls.save(cases)
         cls.add_side_claims(cases)
+        cls.add_compensations(cases)
         cls.add_documents(cases)
         return cases, refused
 
@@ -461,6 +462,19 @@ class Case(Workflow, ModelSQL, ModelView):
         for dunning in Dunning.search([('line', 'in', [l.id for l in case_lines])]):
             case_line = case_lines[dunning.line]
             claims.extend(SideClaim.from_dunning(case_line, dunning))
+        SideClaim.save(claims)
+
+    @classmethod
+    def add_compensations(cls, cases):
+        "Claim the profile's B2B compensation once per line of company debtors' cases."
+        pool = Pool()
+        SideClaim = pool.get('receivable.collection.agency.case.side_claim')
+        claims = []
+        for case in cases:
+            amount = case.profile.compensation_for(
+                cls.debtor_type(case.party), case.currency)
+            if amount:
+                claims.extend(SideClaim.compensation(l, amount) for l in case.lines)
         SideClaim.save(claims)
 
     @classmethod
@@ -835,6 +849,14 @@ class CaseSideClaim(ModelSQL, ModelView):
                     day_count=procedure.collection_interest_day_count,
                     basis=computed.segments[0].principal))
         return result
+
+    @classmethod
+    def compensation(cls, case_line, amount):
+        "The unsaved flat B2B compensation of a case line, due once the debtor is late."
+        return cls(
+            case=case_line.case, line=case_line, type='compensation',
+            amount=case_line.case.currency.round(amount),
+            date=case_line.default_date or case_line.due_date + _ONE_DAY)
 
     def claim_side(self, digits):
         "The side claim of the payload, with the fields of its type."

@@ -9,7 +9,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
 from . import eligibility
@@ -198,6 +198,18 @@ class Profile(Workflow, ModelSQL, ModelView):
     max_claim_age_days = fields.Integer(
         "Maximum Claim Age", help="Days since the due date; older invoices "
         "are refused (limitation). Empty: no limit.")
+
+    # Side claims (section a of the contract)
+    b2b_compensation = Monetary(
+        "Claim B2B Compensation", currency='b2b_compensation_currency',
+        digits='b2b_compensation_currency',
+        help="The statutory flat sum per invoice claimed from company debtors "
+        "(e.g. DK 310 DKK, DE/EU 40 EUR, SE 450 SEK, NO standardkompensasjon); "
+        "fill it in from the creditor country's law. Empty: none is claimed.")
+    b2b_compensation_currency = fields.Many2One(
+        'currency.currency', "Compensation Currency",
+        states={'required': Bool(Eval('b2b_compensation'))},
+        help="Only claims in this currency get the compensation.")
 
     state = fields.Selection([
             ('draft', "Draft"),
@@ -409,6 +421,13 @@ class Profile(Workflow, ModelSQL, ModelView):
             max_claim_age_days=self.max_claim_age_days,
             currencies=codes(self.currencies))
 
+    def compensation_for(self, debtor_type, currency):
+        "The B2B compensation per invoice for a debtor type and claim currency, else None."
+        if (debtor_type == 'company' and self.b2b_compensation
+                and self.b2b_compensation_currency == currency):
+            return self.b2b_compensation
+        return None
+
     def get_onboarding_missing(self, name):
         "What still lacks before the profile can be activated, one per line."
         return '\n'.join(self.onboarding_gaps()) or None
@@ -442,7 +461,8 @@ class Profile(Workflow, ModelSQL, ModelView):
         for profile in profiles:
             for name in ['handover_days', 'minimum_amount', 'maximum_amount',
                     'min_days_overdue', 'notice_days', 'min_debtor_age',
-                    'max_claim_age_days', 'b2b_share', 'expected_volume']:
+                    'max_claim_age_days', 'b2b_share', 'expected_volume',
+                    'b2b_compensation']:
                 value = getattr(profile, name)
                 if value is not None and value < 0:
                     raise ProfileValueError(gettext(
