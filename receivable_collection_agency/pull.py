@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 
+from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -14,8 +15,13 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .case import TERMINAL
+from .exceptions import ProfileValueError
 
 SCOPES = ('claims:read', 'events:write')
+# The res.user.application an agency's Tryton user key is issued for.
+APPLICATION = 'collection_agency'
+# What a Tryton user application key may do: read, never write events.
+APPLICATION_SCOPES = SCOPES[:1]
 # What the agency sees: handed over, never draft or rejected.
 PULLED_STATES = ('submitted', 'accepted', 'in_progress', 'installment_plan') + tuple(
     s for s in TERMINAL if s != 'rejected')
@@ -38,6 +44,13 @@ class Profile(metaclass=PoolMeta):
         help="The key also has the scope events:write: the agency reports "
         "status, payments and settlements by POST /events.")
     pull_key_last_used = fields.DateTime("Pull Key Last Used", readonly=True)
+    pull_user = fields.Many2One(
+        'res.user', "Pull User", ondelete='RESTRICT',
+        domain=[('companies', '=', Eval('company', -1))],
+        states={'invisible': Eval('pattern') != 'pull'},
+        help="The Tryton user of the agency: its validated user application "
+        "key (Collection Agency) reads this profile's claims, with that "
+        "user's access rights. Writing events still needs the pull key.")
 
     @classmethod
     def __setup__(cls):
@@ -71,7 +84,8 @@ class Profile(metaclass=PoolMeta):
     def copy(cls, profiles, default=None):
         "Copies have no pull key."
         default = default.copy() if default else {}
-        for name in ['pull_key_digest', 'pull_key_hint', 'pull_key_last_used']:
+        for name in ['pull_key_digest', 'pull_key_hint', 'pull_key_last_used',
+                'pull_user']:
             default.setdefault(name, None)
         return super().copy(profiles, default=default)
 
@@ -96,6 +110,51 @@ class Profile(metaclass=PoolMeta):
                     return profile
         return None
 
+    @classmethod
+    def for_pull_application(cls, key):
+        """The user of a validated application key and its pull profiles.
+
+        None when the key is not a validated Collection Agency key; the
+        profiles are the active or paused pull profiles of the user.
+        """
+        pool = Pool()
+        UserApplication = pool.get('res.user.application')
+        if not key:
+            return None
+        with without_check_access():
+            application = UserApplication.check(key, APPLICATION)
+            if not application or not application.user or not application.user.active:
+                return None
+            user = application.user
+            return user, cls.search([
+                    ('pattern', '=', 'pull'),
+                    ('state', 'in', ['active', 'paused']),
+                    ('pull_user', '=', user.id),
+                    ])
+
+    @classmethod
+    def validate_fields(cls, profiles, field_names):
+        "A user pulls for at most one active or paused pull profile."
+        super().validate_fields(profiles, field_names)
+        if not set(field_names) & {'pull_user', 'pattern', 'state'}:
+            return
+        for profile in profiles:
+            if (not profile.pull_user or profile.pattern != 'pull'
+                    or profile.state not in {'active', 'paused'}):
+                continue
+            with without_check_access():
+                others = cls.search([
+                        ('id', '!=', profile.id),
+                        ('pattern', '=', 'pull'),
+                        ('state', 'in', ['active', 'paused']),
+                        ('pull_user', '=', profile.pull_user.id),
+                        ], limit=1)
+            if others:
+                raise ProfileValueError(gettext(
+                        'receivable_collection_agency.msg_profile_pull_user_unique',
+                        profile=profile.rec_name, user=profile.pull_user.rec_name,
+                        other=others[0].rec_name))
+
     def touch_pull_key(self):
         """Note when the key was used, without changing the profile's timestamp.
 
@@ -117,6 +176,17 @@ class Profile(metaclass=PoolMeta):
                 ('state', 'in', list(PULLED_STATES)),
                 ('id', '>', after),
                 ], order=[('id', 'ASC')], limit=limit)
+
+
+class UserApplication(metaclass=PoolMeta):
+    "Tryton user application keys, also issued to collection agencies."
+    __name__ = 'res.user.application'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        if (APPLICATION, "Collection Agency") not in cls.application.selection:
+            cls.application.selection.append((APPLICATION, "Collection Agency"))
 
 
 class PullKeyShow(ModelView):

@@ -4,14 +4,15 @@
 "The agency's webhook: a signed event, checked, stored once and applied."
 import logging
 import time
+from contextlib import contextmanager
 
 from trytond.protocols.wrappers import abort, allow_null_origin, with_pool, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 from trytond.wsgi import app
 from werkzeug.wrappers import Response
 
 from .agency import protocol
-from .pull import PULLED_STATES
+from .pull import APPLICATION_SCOPES, PULLED_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +63,50 @@ def _problem(status, code, title):
 
 
 def _pull_profile(request, pool, scope):
-    "The profile of the Bearer key, or the 401/403 answer."
+    """The profile of the Bearer key and the user to read as, or the 401/403 answer.
+
+    Our own pull key reads and writes by its scopes, as today. A validated
+    Tryton user application key (Collection Agency) only reads, as its user,
+    for the one active or paused pull profile naming that user: a requested,
+    cancelled or unknown key is 401, a user without (exactly one) profile 403.
+    """
     Profile = pool.get('receivable.collection.agency.profile')
     header = request.headers.get('Authorization', '')
     key = header[len('Bearer '):] if header.startswith('Bearer ') else None
     profile = Profile.for_pull_key(key)
-    if profile is None:
-        return None, _problem(401, 'unauthenticated', "Missing or wrong key")
-    if scope not in profile.pull_scopes:
-        return None, _problem(403, 'forbidden', f"The key lacks the scope {scope}")
-    profile.touch_pull_key()
-    return profile, None
+    if profile is not None:
+        if scope not in profile.pull_scopes:
+            return None, None, _problem(403, 'forbidden', f"The key lacks the scope {scope}")
+        profile.touch_pull_key()
+        return profile, None, None
+    found = Profile.for_pull_application(key)
+    if found is None:
+        return None, None, _problem(401, 'unauthenticated', "Missing or wrong key")
+    user, profiles = found
+    if len(profiles) != 1:
+        logger.info("agency pull: user %s has %d pull profiles", user.id, len(profiles))
+        return None, None, _problem(
+            403, 'forbidden', "The key's user pulls for no agency profile")
+    if scope not in APPLICATION_SCOPES:
+        return None, None, _problem(403, 'forbidden', f"The key lacks the scope {scope}")
+    return profiles[0], user.id, None
+
+
+@contextmanager
+def _as_puller(pool, profile, user_id):
+    """Read in the profile's company; as the key's Tryton user, with its access rights.
+
+    Yields the profile read again inside, so its records follow that user.
+    """
+    Profile = pool.get('receivable.collection.agency.profile')
+    transaction = Transaction()
+    if user_id is None:
+        with transaction.set_context(company=profile.company.id):
+            yield Profile(profile.id)
+        return
+    with transaction.set_user(user_id), \
+            transaction.set_context(company=profile.company.id), check_access():
+        yield Profile(profile.id)
 
 
 def _pulled_claim(case):
@@ -86,7 +120,7 @@ def _pulled_claim(case):
 @with_transaction(readonly=False)
 def pull_claims(request, pool):
     "The claims handed over to the agency of the key, after the cursor."
-    profile, refused = _pull_profile(request, pool, 'claims:read')
+    profile, user_id, refused = _pull_profile(request, pool, 'claims:read')
     if refused:
         return refused
     cursor = request.args.get('cursor') or 'c_0'
@@ -97,7 +131,7 @@ def pull_claims(request, pool):
         return _problem(400, 'malformed', "Bad cursor or limit")
     if limit < 1:
         return _problem(400, 'malformed', "Bad limit")
-    with Transaction().set_context(company=profile.company.id):
+    with _as_puller(pool, profile, user_id) as profile:
         cases = profile.pulled_cases(after, limit + 1)
         page = cases[:limit]
         claims = [_pulled_claim(c) for c in page]
@@ -113,13 +147,13 @@ def pull_claims(request, pool):
 @with_transaction(readonly=False)
 def pull_claim(request, pool, external_id):
     "One claim handed over to the agency of the key."
-    profile, refused = _pull_profile(request, pool, 'claims:read')
+    profile, user_id, refused = _pull_profile(request, pool, 'claims:read')
     if refused:
         return refused
-    case = _pulled_case(pool, profile, external_id)
-    if case is None:
-        return _problem(404, 'not_found', f"No claim {external_id!r}")
-    with Transaction().set_context(company=profile.company.id):
+    with _as_puller(pool, profile, user_id) as profile:
+        case = _pulled_case(pool, profile, external_id)
+        if case is None:
+            return _problem(404, 'not_found', f"No claim {external_id!r}")
         return _json(_pulled_claim(case))
 
 
@@ -130,16 +164,18 @@ def pull_claim(request, pool, external_id):
 @with_transaction(readonly=False)
 def pull_document(request, pool, external_id, document_id):
     "The PDF of a document of a claim, with its hash as ETag."
-    profile, refused = _pull_profile(request, pool, 'claims:read')
+    profile, user_id, refused = _pull_profile(request, pool, 'claims:read')
     if refused:
         return refused
-    case = _pulled_case(pool, profile, external_id)
-    document = next((d for d in case.documents if d.doc_id == document_id),
-        None) if case else None
-    if document is None:
-        return _problem(404, 'not_found', "No such document")
-    return Response(bytes(document.data), status=200, content_type='application/pdf',
-        headers={'ETag': f'"{document.sha256}"'})
+    with _as_puller(pool, profile, user_id) as profile:
+        case = _pulled_case(pool, profile, external_id)
+        document = next((d for d in case.documents if d.doc_id == document_id),
+            None) if case else None
+        if document is None:
+            return _problem(404, 'not_found', "No such document")
+        data, sha256 = bytes(document.data), document.sha256
+    return Response(data, status=200, content_type='application/pdf',
+        headers={'ETag': f'"{sha256}"'})
 
 
 @app.route('/<database_name>/collection/agency/v1/events', methods=['POST'])
@@ -149,7 +185,7 @@ def pull_document(request, pool, external_id, document_id):
 def pull_events(request, pool):
     "The agency reports an event (scope events:write); idempotent by event id."
     Event = pool.get('receivable.collection.agency.event')
-    profile, refused = _pull_profile(request, pool, 'events:write')
+    profile, _, refused = _pull_profile(request, pool, 'events:write')
     if refused:
         return refused
     try:
@@ -176,7 +212,7 @@ def _pulled_case(pool, profile, external_id):
 def _pull_reports(request, pool, kind, key):
     "A page of the reports of one kind the agency may read, after the cursor."
     Action = pool.get('receivable.collection.agency.action')
-    profile, refused = _pull_profile(request, pool, 'claims:read')
+    profile, user_id, refused = _pull_profile(request, pool, 'claims:read')
     if refused:
         return refused
     cursor = request.args.get('cursor') or 'c_0'
@@ -187,19 +223,20 @@ def _pull_reports(request, pool, kind, key):
         return _problem(400, 'malformed', "Bad cursor or limit")
     if limit < 1:
         return _problem(400, 'malformed', "Bad limit")
-    actions = Action.search([
-            ('case.profile', '=', profile.id),
-            ('kind', '=', kind),
-            ('state', '=', 'done'),
-            ('id', '>', after),
-            ], order=[('id', 'ASC')], limit=limit + 1)
-    page = actions[:limit]
-    items = []
-    for action in page:
-        item = {**action.body, 'external_id': action.case.external_id}
-        if kind == 'recall':
-            item['date'] = action.create_date.date().isoformat()
-        items.append(item)
+    with _as_puller(pool, profile, user_id) as profile:
+        actions = Action.search([
+                ('case.profile', '=', profile.id),
+                ('kind', '=', kind),
+                ('state', '=', 'done'),
+                ('id', '>', after),
+                ], order=[('id', 'ASC')], limit=limit + 1)
+        page = actions[:limit]
+        items = []
+        for action in page:
+            item = {**action.body, 'external_id': action.case.external_id}
+            if kind == 'recall':
+                item['date'] = action.create_date.date().isoformat()
+            items.append(item)
     logger.info("agency pull: profile %s read %d %s", profile.id, len(items), key)
     return _json({key: items, 'next_cursor': f'c_{page[-1].id}' if page else cursor,
             'has_more': len(actions) > limit})
