@@ -3,6 +3,7 @@
 # license terms.
 "Agency cases: the claims handed over, their lines, side claims, documents."
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -75,6 +76,14 @@ RECALL_REASONS = [
 def money(amount, digits):
     "A money string with exactly the currency's digits (section a)."
     return str(Decimal(amount).quantize(Decimal(1).scaleb(-digits)))
+
+
+@functools.cache
+def fee_replacing_currencies():
+    "Currencies whose B2B compensation replaces the reminder fees up to its amount (presets)."
+    return frozenset(
+        p.currency for p in rules.default_presets().presets.values()
+        if p.b2b_compensation.replaces_fees_up_to_amount)
 
 
 def canonical_sha256(claim):
@@ -469,12 +478,24 @@ class Case(Workflow, ModelSQL, ModelView):
         "Claim the profile's B2B compensation once per line of company debtors' cases."
         pool = Pool()
         SideClaim = pool.get('receivable.collection.agency.case.side_claim')
+        fees = defaultdict(Decimal)
+        for claim in SideClaim.search([
+                    ('case', 'in', [c.id for c in cases]),
+                    ('type', '=', 'reminder_fee'),
+                    ]):
+            fees[claim.line] += claim.amount
         claims = []
         for case in cases:
             amount = case.profile.compensation_for(
                 cls.debtor_type(case.party), case.currency)
-            if amount:
-                claims.extend(SideClaim.compensation(l, amount) for l in case.lines)
+            if not amount:
+                continue
+            replaces = case.currency.code in fee_replacing_currencies()
+            for line in case.lines:
+                # SE räntelagen §4a: the compensation replaces the fees up to its amount.
+                claimed = max(Decimal(0), amount - fees[line]) if replaces else amount
+                if claimed:
+                    claims.append(SideClaim.compensation(line, claimed))
         SideClaim.save(claims)
 
     @classmethod

@@ -48,6 +48,9 @@ class Settlement(ModelSQL, ModelView):
         "Agency Fee", currency='currency', digits='currency', readonly=True,
         help="Fee and its VAT, kept by the agency.")
     remitted = Monetary("Remitted", currency='currency', digits='currency', readonly=True)
+    compensation = Monetary(
+        "Compensation", currency='currency', digits='currency', readonly=True,
+        help="The B2B compensation collected within the costs, booked as revenue.")
     move = fields.Many2One('account.move', "Move", readonly=True)
     company = fields.Function(fields.Many2One(
             'company.company', "Company"),
@@ -111,8 +114,31 @@ class Settlement(ModelSQL, ModelView):
             case=case, settlement_id=data['settlement_id'],
             date=protocol.parse_date(data['date']), agency_fee=fee, remitted=remitted,
             **parts)
+        settlement.compensation = settlement.collected_compensation()
+        revenue = settlement.compensation_account()
+        if settlement.compensation and not revenue:
+            return gettext('receivable_collection_agency.msg_settlement_compensation_account',
+                case=case.rec_name)
         settlement.move = settlement._post()
         settlement.save()
+
+    def collected_compensation(self):
+        "The part of the costs that is B2B compensation: what the charged fees leave over."
+        case = self.case
+        claimed = sum((c.amount for c in case.side_claims if c.type == 'compensation'),
+            Decimal(0))
+        settled = sum((s.compensation or 0 for s in self.search([('case', '=', case.id)])),
+            Decimal(0))
+        charged = sum((c.move_line.debit for c in case.side_claims
+                if c.type != 'interest' and c.move_line
+                and not c.move_line.reconciliation), Decimal(0))
+        return max(Decimal(0), min(claimed - settled, (self.costs or 0) - charged))
+
+    def compensation_account(self):
+        "The revenue account of compensation: the collection interest account."
+        Configuration = Pool().get('receivable.collection.configuration')
+        return Configuration(1).get_multivalue(
+            'collection_interest_account', company=self.case.company.id)
 
     def _post(self):
         "The posted clearing move: agency and fee against the debtor's receivable."
@@ -150,7 +176,10 @@ class Settlement(ModelSQL, ModelView):
                 principal.append((invoice, line))
                 lines.append(line)
                 left -= amount
-        side = self.interest + self.costs + left
+        if self.compensation:
+            lines.append(Line(move=move, account=self.compensation_account(),
+                    debit=0, credit=self.compensation))
+        side = self.interest + self.costs + left - (self.compensation or 0)
         side_line = None
         if side:
             side_line = Line(move=move, account=receivable, party=case.party,
