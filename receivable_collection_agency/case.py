@@ -826,6 +826,20 @@ class CaseSideClaim(ModelSQL, ModelView):
         "Search on the case."
         return [('case.' + clause[0],) + tuple(clause[1:])]
 
+    @staticmethod
+    def _claim_amount(move_line, currency):
+        "The amount a receivable line charges, in the claim's currency."
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        if move_line.second_currency == currency:
+            return abs(move_line.amount_second_currency)
+        amount = move_line.debit - move_line.credit
+        company_currency = move_line.account.company.currency
+        if company_currency == currency:
+            return amount
+        with Transaction().set_context(date=move_line.date):
+            return Currency.compute(company_currency, amount, currency)
+
     @classmethod
     def from_dunning(cls, case_line, dunning):
         "The open fees and interest of a dunning as unsaved side claims."
@@ -842,7 +856,8 @@ class CaseSideClaim(ModelSQL, ModelView):
                     if ml in items['costs']:
                         result.append(cls(
                                 case=case, line=case_line, type='reminder_fee',
-                                amount=ml.debit, date=ml.date, move_line=ml,
+                                amount=cls._claim_amount(ml, case.currency),
+                                date=ml.date, move_line=ml,
                                 level=levels.index(fee.level) + 1
                                 if fee.level in levels else 1))
         procedure = dunning.procedure
