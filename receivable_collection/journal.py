@@ -574,6 +574,14 @@ class Payment(metaclass=PoolMeta):
         cls._sql_indexes.add(
             Index(t, (t.collection_journal, Index.Range())))
 
+    @property
+    def collection_invoice(self):
+        "The invoice the payment collects, if any."
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        if self.line and isinstance(self.line.move_origin, Invoice):
+            return self.line.move_origin
+
     @fields.depends('line', 'account')
     def on_change_line(self):
         "A payment of an item clears through the item, not an account."
@@ -943,15 +951,12 @@ class Notification(JournalCompanyMixin, ModelSQL, ModelView):
     def notice_lines(cls, journal, party, payments, lang):
         "The notification lines of the party's payments from the journal's template."
         from .notice import NoticeItem, NoticeLayout, build_notice
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
         layout = journal.template.layout() if journal.template else NoticeLayout()
         currency = journal.currency
         items = []
         for payment in payments:
             line = payment.line
-            invoice = line.move_origin if line and isinstance(
-                line.move_origin, Invoice) else None
+            invoice = payment.collection_invoice
             items.append(NoticeItem(
                     number=(invoice.number if invoice else None)
                     or payment.reference_used or payment.number,

@@ -40,7 +40,6 @@ def send_notifications(notifications):
     pool = Pool()
     Email = pool.get('ir.email')
     Event = pool.get('receivable.collection.journal.event')
-    Invoice = pool.get('account.invoice')
     Journal = pool.get('receivable.collection.journal')
     Notification = pool.get('receivable.collection.notification')
     datamanager = Transaction().join(SMTPDataManager(strict=True))
@@ -64,9 +63,8 @@ def send_notifications(notifications):
         if template.attach_invoice:
             language = party.lang.code if party.lang else None
             invoices = {
-                p.line.move_origin for p in journal.payments
-                if p.party == party and p.line
-                and isinstance(p.line.move_origin, Invoice)}
+                p.collection_invoice for p in journal.payments
+                if p.party == party and p.collection_invoice}
             for invoice in sorted(invoices, key=lambda i: i.number or ''):
                 name, data = invoice_pdf(invoice, language)
                 msg.add_attachment(

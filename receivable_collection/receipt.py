@@ -259,14 +259,6 @@ class Payment(metaclass=PoolMeta):
             },
         help="Received minus collected amount, written off within the tolerance.")
 
-    @property
-    def collection_invoice(self):
-        "The invoice the payment collects, if any."
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        if self.line and isinstance(self.line.move_origin, Invoice):
-            return self.line.move_origin
-
     @classmethod
     def collection_tolerance(cls, company):
         "The payment difference the company writes off instead of leaving open."

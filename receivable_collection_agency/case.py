@@ -673,7 +673,28 @@ class Case(Workflow, ModelSQL, ModelView):
         return moved
 
 
-class CaseLine(ModelSQL, ModelView):
+class CaseRecordMixin:
+    "Records of a case, in the case's company and currency."
+    __slots__ = ()
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_case_field', searcher='search_case_field')
+
+    def get_currency(self, name):
+        "The currency of the case."
+        return self.case.currency.id
+
+    def get_case_field(self, name):
+        "A field of the case."
+        return getattr(self.case, name).id
+
+    @classmethod
+    def search_case_field(cls, name, clause):
+        "Search on the case."
+        return [('case.' + clause[0],) + tuple(clause[1:])]
+
+
+class CaseLine(CaseRecordMixin, ModelSQL, ModelView):
     "One handed-over invoice of a case, as it was when handed over."
     __name__ = 'receivable.collection.agency.case.line'
 
@@ -700,9 +721,6 @@ class CaseLine(ModelSQL, ModelView):
         'receivable.collection.agency.case.document', "Document", readonly=True,
         domain=[('case', '=', Eval('case', -1))])
     case_state = fields.Function(fields.Selection(STATES, "Case State"), 'get_case_state')
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_case_field', searcher='search_case_field')
 
     @classmethod
     def __setup__(cls):
@@ -721,22 +739,9 @@ class CaseLine(ModelSQL, ModelView):
             default_date=facts.default_date, disputed=facts.disputed,
             dispute_reason=facts.dispute_reason)
 
-    def get_currency(self, name):
-        "The currency of the case."
-        return self.case.currency.id
-
     def get_case_state(self, name):
         "The state of the case."
         return self.case.state
-
-    def get_case_field(self, name):
-        "A field of the case."
-        return getattr(self.case, name).id
-
-    @classmethod
-    def search_case_field(cls, name, clause):
-        "Search on the case."
-        return [('case.' + clause[0],) + tuple(clause[1:])]
 
     @classmethod
     def validate(cls, lines):
@@ -776,7 +781,7 @@ class CaseLine(ModelSQL, ModelView):
         return result
 
 
-class CaseSideClaim(ModelSQL, ModelView):
+class CaseSideClaim(CaseRecordMixin, ModelSQL, ModelView):
     "A fee, interest or other cost claimed with a case line."
     __name__ = 'receivable.collection.agency.case.side_claim'
 
@@ -809,22 +814,6 @@ class CaseSideClaim(ModelSQL, ModelView):
     move_line = fields.Many2One(
         'account.move.line', "Receivable Line", readonly=True,
         help="The open receivable line charging it to the debtor.")
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_case_field', searcher='search_case_field')
-
-    def get_currency(self, name):
-        "The currency of the case."
-        return self.case.currency.id
-
-    def get_case_field(self, name):
-        "A field of the case."
-        return getattr(self.case, name).id
-
-    @classmethod
-    def search_case_field(cls, name, clause):
-        "Search on the case."
-        return [('case.' + clause[0],) + tuple(clause[1:])]
 
     @staticmethod
     def _claim_amount(move_line, currency):
@@ -917,7 +906,7 @@ class CaseSideClaim(ModelSQL, ModelView):
         return result
 
 
-class CaseDocument(ModelSQL, ModelView):
+class CaseDocument(CaseRecordMixin, ModelSQL, ModelView):
     "A PDF handed over with a case: the invoice or a reminder letter."
     __name__ = 'receivable.collection.agency.case.document'
 
@@ -937,9 +926,6 @@ class CaseDocument(ModelSQL, ModelView):
     sha256 = fields.Char("SHA-256", required=True, readonly=True)
     size = fields.Integer("Size", required=True, readonly=True)
     uploaded = fields.Boolean("Uploaded", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_case_field', searcher='search_case_field')
 
     @classmethod
     def __setup__(cls):
@@ -956,15 +942,6 @@ class CaseDocument(ModelSQL, ModelView):
         return cls(
             case=case, doc_id=doc_id, kind=kind, filename=filename, data=data,
             sha256=hashlib.sha256(data).hexdigest(), size=len(data), uploaded=False)
-
-    def get_case_field(self, name):
-        "A field of the case."
-        return getattr(self.case, name).id
-
-    @classmethod
-    def search_case_field(cls, name, clause):
-        "Search on the case."
-        return [('case.' + clause[0],) + tuple(clause[1:])]
 
     def claim_document(self):
         "The document's metadata in the claim (content is uploaded apart)."

@@ -12,6 +12,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .agency import filefmt, protocol
 from .exceptions import AgencyFileError
+from .profile import ProfileRecordMixin
 
 UPDATE_TYPES = {
     'payment': 'direct_payment.reported',
@@ -20,7 +21,7 @@ UPDATE_TYPES = {
     }
 
 
-class File(ModelSQL, ModelView):
+class File(ProfileRecordMixin, ModelSQL, ModelView):
     "A file exchanged with an agency, kept with its hash."
     __name__ = 'receivable.collection.agency.file'
 
@@ -40,23 +41,11 @@ class File(ModelSQL, ModelView):
     data = fields.Binary("File", filename='name', readonly=True)
     sha256 = fields.Char("SHA-256", required=True, readonly=True)
     count = fields.Integer("Records", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('id', 'DESC')]
-
-    def get_company(self, name):
-        "The company of the profile."
-        return self.profile.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the profile's company."
-        return [('profile.company',) + tuple(clause[1:])]
 
     @classmethod
     def export(cls, profiles, now=None):

@@ -569,7 +569,24 @@ class Profile(Workflow, ModelSQL, ModelView):
             return profiles[0] if profiles else None
 
 
-class ProfileContact(ModelSQL, ModelView):
+class ProfileRecordMixin:
+    "Records of an agency profile, in the profile's company (for the company rule)."
+    __slots__ = ()
+    company = fields.Function(fields.Many2One(
+            'company.company', "Company"),
+        'get_company', searcher='search_company')
+
+    def get_company(self, name):
+        "The company of the profile."
+        return self.profile.company.id
+
+    @classmethod
+    def search_company(cls, name, clause):
+        "Search on the profile's company."
+        return [('profile.company',) + tuple(clause[1:])]
+
+
+class ProfileContact(ProfileRecordMixin, ModelSQL, ModelView):
     "A person the agency talks to at the creditor."
     __name__ = 'receivable.collection.agency.profile.contact'
 
@@ -584,20 +601,9 @@ class ProfileContact(ModelSQL, ModelView):
     name = fields.Char("Name", required=True)
     email = fields.Char("E-mail")
     phone = fields.Char("Phone")
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def default_role(cls):
         "The main contact."
         return 'main'
 
-    def get_company(self, name):
-        "The company of the profile."
-        return self.profile.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the profile's company."
-        return [('profile.company',) + tuple(clause[1:])]

@@ -11,6 +11,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
 from .agency import protocol
+from .case import CaseRecordMixin
 
 
 class Profile(metaclass=PoolMeta):
@@ -30,7 +31,7 @@ class Profile(metaclass=PoolMeta):
         help="The expense the agency's fees are booked on, shown apart.")
 
 
-class Settlement(ModelSQL, ModelView):
+class Settlement(CaseRecordMixin, ModelSQL, ModelView):
     "What the agency remitted for one case, and the move clearing the invoice."
     __name__ = 'receivable.collection.agency.settlement'
 
@@ -52,9 +53,6 @@ class Settlement(ModelSQL, ModelView):
         "Compensation", currency='currency', digits='currency', readonly=True,
         help="The B2B compensation collected within the costs, booked as revenue.")
     move = fields.Many2One('account.move', "Move", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_case_field', searcher='search_case_field')
 
     @classmethod
     def __setup__(cls):
@@ -64,19 +62,6 @@ class Settlement(ModelSQL, ModelView):
             ('case_settlement_unique', Unique(table, table.case, table.settlement_id),
                 'receivable_collection_agency.msg_settlement_unique'),
             ]
-
-    def get_currency(self, name):
-        "The case currency."
-        return self.case.currency.id
-
-    def get_case_field(self, name):
-        "A field of the case."
-        return getattr(self.case, name).id
-
-    @classmethod
-    def search_case_field(cls, name, clause):
-        "Search on the case."
-        return [('case.' + clause[0],) + tuple(clause[1:])]
 
     @classmethod
     def post_from_event(cls, event, case, data):

@@ -14,7 +14,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from . import routes  # noqa: F401 (registers the webhook route)
 from .agency import protocol
 from .agency.client import AgencyError, PushClient, new_idempotency_key
-from .case import RECALL_REASONS, TERMINAL, WITH_AGENCY
+from .case import RECALL_REASONS, TERMINAL, WITH_AGENCY, CaseRecordMixin
+from .profile import ProfileRecordMixin
 
 ACTION_KINDS = [
     ('create', "Create Claim"),
@@ -30,7 +31,7 @@ def dumps(value):
     return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False, default=str)
 
 
-class Action(ModelSQL, ModelView):
+class Action(CaseRecordMixin, ModelSQL, ModelView):
     """One call to the agency, logged with its idempotency key before it is made.
 
     A retry reuses the row and its key, so the agency never acts twice.
@@ -54,9 +55,6 @@ class Action(ModelSQL, ModelView):
     attempts = fields.Integer("Attempts", readonly=True)
     response_status = fields.Integer("Response Status", readonly=True)
     response = fields.Text("Response", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_case_field', searcher='search_case_field')
 
     @classmethod
     def __setup__(cls):
@@ -91,15 +89,6 @@ class Action(ModelSQL, ModelView):
         if mode == 'create' and not values.get('idempotency_key'):
             values['idempotency_key'] = new_idempotency_key()
         return values
-
-    def get_case_field(self, name):
-        "A field of the case."
-        return getattr(self.case, name).id
-
-    @classmethod
-    def search_case_field(cls, name, clause):
-        "Search on the case."
-        return [('case.' + clause[0],) + tuple(clause[1:])]
 
     @property
     def body(self):
@@ -377,7 +366,7 @@ class Later(str):
     "The note of an event that cannot apply yet: it waits for an earlier one."
 
 
-class Event(ModelSQL, ModelView):
+class Event(ProfileRecordMixin, ModelSQL, ModelView):
     "An event of the agency's feed (or webhook), stored once and applied once."
     __name__ = 'receivable.collection.agency.event'
 
@@ -406,9 +395,6 @@ class Event(ModelSQL, ModelView):
             ('error', "Error"),
             ], "State", required=True, readonly=True, sort=False)
     note = fields.Text("Note", readonly=True)
-    company = fields.Function(fields.Many2One(
-            'company.company', "Company"),
-        'get_company', searcher='search_company')
 
     @classmethod
     def __setup__(cls):
@@ -424,15 +410,6 @@ class Event(ModelSQL, ModelView):
     def default_state(cls):
         "Not applied yet."
         return 'received'
-
-    def get_company(self, name):
-        "The company of the profile."
-        return self.profile.company.id
-
-    @classmethod
-    def search_company(cls, name, clause):
-        "Search on the profile's company."
-        return [('profile.company',) + tuple(clause[1:])]
 
     @property
     def payload(self):

@@ -446,17 +446,9 @@ class Payment(metaclass=PoolMeta):
         return result
 
     @property
-    def nets_invoice(self):
-        "The invoice the payment collects, if any."
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        if self.line and isinstance(self.line.move_origin, Invoice):
-            return self.line.move_origin
-
-    @property
     def nets_reference(self):
         "The creditor's reference sent to Nets: the invoice number first."
-        invoice = self.nets_invoice
+        invoice = self.collection_invoice
         if invoice and invoice.number:
             return invoice.number
         return self.reference_used or self.number
@@ -464,7 +456,7 @@ class Payment(metaclass=PoolMeta):
     @property
     def nets_text(self):
         "The notification line: the invoice number with the payment's reference."
-        invoice = self.nets_invoice
+        invoice = self.collection_invoice
         reference = self.nets_reference
         description = self.reference or (invoice.description if invoice else None)
         if description and description != reference:
